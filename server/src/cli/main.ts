@@ -1,0 +1,235 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { SemcodeError, errorMessage } from '../errors';
+import type { Backend } from '../embed/embedder';
+import { Engine, type EngineConfig } from '../engine';
+import type { IndexSummary } from '../index/indexer';
+import { isPostgresUrl } from '../store/open';
+import { SEARCH_MODES, type SearchHit, type SearchMode } from '../search/search';
+import { progressReporter } from './progress';
+
+const USAGE = `usage:
+  semcode index  --root DIR [--root DIR ...] [--db URL | --db-dir DIR] [--model NAME_OR_PATH] [--rebuild] [--json]
+  semcode search QUERY --root DIR [--db URL | --db-dir DIR] [--model NAME_OR_PATH] [-k N] [--mode hybrid|vector|text]
+                 [--glob PATTERN] [--lang LANG] [--json]
+  semcode search --queries FILE --root DIR ...      (one query per line, the model loaded once)
+  semcode status [--root DIR] [--db URL | --db-dir DIR] [--model NAME_OR_PATH] [--json]
+
+common options:
+  --db URL           a PostgreSQL + pgvector server (postgres://...)
+  --db-dir DIR       the embedded database directory (default \${XDG_CACHE_HOME:-~/.cache}/semcode)
+  --model NAME       a model directory or hub id (default: SEMCODE_MODEL, else the model shipped with semcode)
+  --backend B        cpu (default) or wasm
+  --max-file-size N  skip files larger than N bytes (default 1048576)
+  --ignore PATTERN   extra gitignore-style pattern (repeatable)
+exit status: 0 success, 1 usage error, 2 runtime error`;
+
+const OPTIONS = {
+  root: { type: 'string', multiple: true },
+  db: { type: 'string' },
+  'db-dir': { type: 'string' },
+  model: { type: 'string' },
+  backend: { type: 'string' },
+  rebuild: { type: 'boolean' },
+  json: { type: 'boolean' },
+  k: { type: 'string', short: 'k' },
+  mode: { type: 'string' },
+  glob: { type: 'string' },
+  lang: { type: 'string' },
+  queries: { type: 'string' },
+  'max-file-size': { type: 'string' },
+  ignore: { type: 'string', multiple: true },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+
+class UsageError extends Error {}
+
+export async function main(argv: string[]): Promise<number> {
+  let values: Values;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true }));
+  } catch (e) {
+    return usage(errorMessage(e));
+  }
+  const [command, ...rest] = positionals;
+  if (values.help || !command) {
+    process.stdout.write(`${USAGE}\n`);
+    return values.help ? 0 : 1;
+  }
+  let engine: Engine | null = null;
+  try {
+    const cfg = engineConfig(values);
+    const run = async () => {
+      engine = await Engine.open(cfg);
+      return engine;
+    };
+    switch (command) {
+      case 'index':
+        return await indexCommand(values, rest, run);
+      case 'search':
+        return await searchCommand(values, rest, run);
+      case 'status':
+        return await statusCommand(values, rest, run);
+      default:
+        throw new UsageError(`unknown command '${command}'`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError || (e instanceof SemcodeError && e.code === 'usage')) return usage(e.message);
+    process.stderr.write(`semcode: ${e instanceof SemcodeError ? e.message : `internal error: ${errorMessage(e)}`}\n`);
+    return 2;
+  } finally {
+    await (engine as Engine | null)?.close().catch(() => {});
+  }
+}
+
+function usage(message: string): number {
+  process.stderr.write(`semcode: ${message}\n${USAGE}\n`);
+  return 1;
+}
+
+function engineConfig(v: Values): EngineConfig {
+  if (v.db && v['db-dir']) throw new UsageError('--db and --db-dir are exclusive');
+  if (v.db && !isPostgresUrl(v.db)) throw new UsageError(`--db takes a postgres:// URL (for a directory use --db-dir): ${v.db}`);
+  if (v.backend && v.backend !== 'cpu' && v.backend !== 'wasm') throw new UsageError(`--backend is cpu or wasm, not ${v.backend}`);
+  return {
+    db: v.db ? { url: v.db } : { dir: v['db-dir'] },
+    model: v.model,
+    backend: v.backend as Backend | undefined,
+  };
+}
+
+function requireRoots(v: Values): string[] {
+  if (!v.root?.length) throw new UsageError('--root DIR is required');
+  return v.root;
+}
+
+function positiveInt(name: string, s: string | undefined, dflt: number): number {
+  if (s === undefined) return dflt;
+  const n = Number(s);
+  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${name} takes a positive integer, not ${s}`);
+  return n;
+}
+
+async function indexCommand(v: Values, rest: string[], open: () => Promise<Engine>): Promise<number> {
+  if (rest.length) throw new UsageError(`index takes no positional arguments: ${rest.join(' ')}`);
+  const roots = requireRoots(v);
+  const maxFileSize = positiveInt('--max-file-size', v['max-file-size'], 1 << 20);
+  const engine = await open();
+  const bar = progressReporter();
+  let summary: IndexSummary;
+  try {
+    summary = await engine.index({
+      roots,
+      rebuild: v.rebuild,
+      walk: { maxFileSize, ignorePatterns: v.ignore },
+      onProgress: (p) => bar.update(p),
+    });
+  } finally {
+    bar.done();
+  }
+  const embedder = engine.activeEmbedder;
+  const out = { ...summary, backend: embedder?.backend, database: engine.db.kind, location: engine.db.location };
+  if (v.json) process.stdout.write(`${JSON.stringify(out)}\n`);
+  else {
+    const skipped = Object.entries(summary.skipped).filter(([, n]) => n > 0).map(([r, n]) => `${r} ${n}`);
+    process.stdout.write(
+      `indexed ${summary.roots.join(', ')}\n` +
+        `  files ${summary.files} (changed ${summary.changedFiles}, unchanged ${summary.unchangedFiles}, deleted ${summary.deletedFiles})\n` +
+        `  chunks ${summary.chunks}: embedded ${summary.embedded}, reused ${summary.reused}\n` +
+        `  skipped ${skipped.length ? skipped.join(', ') : 'none'}; ignored ${summary.ignored}\n` +
+        `  model ${summary.modelId} (dim ${summary.dimension}, ${embedder?.backend}) in ${engine.db.kind} ${engine.db.location}\n` +
+        `  ${summary.seconds.toFixed(1)} s${summary.hnswBuilt ? ' (HNSW index built)' : ''}\n`,
+    );
+  }
+  return 0;
+}
+
+async function searchCommand(v: Values, rest: string[], open: () => Promise<Engine>): Promise<number> {
+  let queries: string[];
+  if (v.queries !== undefined) {
+    if (rest.length) throw new UsageError('give either QUERY or --queries FILE, not both');
+    let text: string;
+    try {
+      text = readFileSync(v.queries === '-' ? 0 : v.queries, 'utf8');
+    } catch (e) {
+      throw new SemcodeError('io_error', `cannot read queries from ${v.queries}: ${errorMessage(e)}`);
+    }
+    queries = text.split(/\r?\n/).map((q) => q.trim()).filter(Boolean);
+  } else {
+    if (!rest.length) throw new UsageError('search needs a QUERY (or --queries FILE)');
+    queries = [rest.join(' ')];
+  }
+  const roots = requireRoots(v);
+  const k = positiveInt('-k', v.k, 10);
+  const mode = (v.mode ?? 'hybrid') as SearchMode;
+  if (!SEARCH_MODES.includes(mode)) throw new UsageError(`--mode is one of ${SEARCH_MODES.join(', ')}, not ${v.mode}`);
+  const engine = await open();
+  for (const query of queries) {
+    const hits = await engine.search(roots, query, { k, mode, glob: v.glob, language: v.lang });
+    if (v.json) process.stdout.write(`${JSON.stringify({ query, results: hits.map(jsonHit) })}\n`);
+    else printHits(query, hits, queries.length > 1);
+  }
+  return 0;
+}
+
+function jsonHit(h: SearchHit) {
+  return {
+    path: h.path,
+    startLine: h.startLine,
+    endLine: h.endLine,
+    score: Number(h.score.toFixed(6)),
+    symbol: h.symbol,
+    kind: h.kind,
+    language: h.language,
+    root: h.root,
+    snippet: h.snippet,
+  };
+}
+
+function printHits(query: string, hits: SearchHit[], header: boolean): void {
+  const out: string[] = [];
+  if (header) out.push(`# ${query}`);
+  if (!hits.length) out.push('no results');
+  hits.forEach((h, i) => {
+    out.push(`${i + 1}. ${h.path}:${h.startLine}-${h.endLine}${h.symbol ? `  ${h.symbol}` : ''}  (${h.score.toFixed(3)})`);
+    out.push(`     ${h.snippet}`);
+  });
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+async function statusCommand(v: Values, rest: string[], open: () => Promise<Engine>): Promise<number> {
+  if (rest.length) throw new UsageError(`status takes no positional arguments: ${rest.join(' ')}`);
+  const engine = await open();
+  const codebases = await engine.status(v.root?.length ? v.root : null);
+  const { availableBackends } = await import('../embed/embedder');
+  const backends = await availableBackends();
+  const backend = v.backend ?? 'cpu';
+  const first = codebases[0];
+  const out = {
+    database: engine.db.kind,
+    location: engine.db.location,
+    model: first?.modelId ?? null,
+    dimension: first?.dimension ?? null,
+    backend,
+    backends,
+    files: codebases.reduce((s, c) => s + c.files, 0),
+    chunks: codebases.reduce((s, c) => s + c.chunks, 0),
+    codebases,
+  };
+  if (v.json) process.stdout.write(`${JSON.stringify(out)}\n`);
+  else {
+    const lines = [
+      `database ${out.database} ${out.location}`,
+      `backend  ${backend} (${Object.entries(backends).map(([b, s]) => `${b}: ${s}`).join(', ')})`,
+    ];
+    if (!codebases.length) lines.push('no codebases indexed');
+    for (const c of codebases) {
+      lines.push(`${c.root}`, `  model ${c.modelId} (dim ${c.dimension}), files ${c.files}, chunks ${c.chunks}, hnsw ${c.hnsw ? 'built' : 'not built'}, indexed ${c.indexedAt ?? 'never'}`);
+    }
+    process.stdout.write(`${lines.join('\n')}\n`);
+  }
+  return 0;
+}

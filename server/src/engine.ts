@@ -1,0 +1,170 @@
+import { realpath } from 'node:fs/promises';
+import { SemcodeError, errorMessage } from './errors';
+import { type Backend, type Embedder, openEmbedder } from './embed/embedder';
+import { resolveModel } from './embed/modelResolve';
+import { createChunker } from './index/chunker';
+import { Indexer, type IndexOptions, type IndexSummary, assertSameModel, rebuildCommand } from './index/indexer';
+import type { Db } from './store/db';
+import { type Codebase, IndexStore } from './store/indexStore';
+import { type DbTarget, openDb } from './store/open';
+import { type SearchHit, type SearchOptions, Searcher } from './search/search';
+
+export interface EngineConfig {
+  db: DbTarget;
+  /** --model (a directory or a hub id); overrides the setting and SEMCODE_MODEL */
+  model?: string;
+  /** the editor setting, between --model and SEMCODE_MODEL */
+  modelSetting?: string;
+  backend?: Backend;
+}
+
+export interface CodebaseStatus {
+  root: string;
+  modelId: string | null;
+  dimension: number | null;
+  files: number;
+  chunks: number;
+  hnsw: boolean;
+  indexedAt: string | null;
+}
+
+/**
+ * The core shared by the CLI and the language server: one database, the model that goes with each
+ * index, and the index/search operations. The embedder is opened lazily (text search needs none).
+ */
+export class Engine {
+  readonly store: IndexStore;
+  private embedder: Embedder | null = null;
+
+  private constructor(
+    readonly db: Db,
+    private readonly cfg: EngineConfig,
+  ) {
+    this.store = new IndexStore(db);
+  }
+
+  static async open(cfg: EngineConfig): Promise<Engine> {
+    return new Engine(await openDb(cfg.db), cfg);
+  }
+
+  get activeEmbedder(): Embedder | null {
+    return this.embedder;
+  }
+
+  /** Opens the model the user asked for (flag, setting, env, shipped default) for indexing. */
+  async configuredEmbedder(): Promise<Embedder> {
+    this.embedder ??= await openEmbedder({ model: this.cfg.model, setting: this.cfg.modelSetting, backend: this.cfg.backend });
+    return this.embedder;
+  }
+
+  async index(opts: IndexOptions): Promise<IndexSummary> {
+    const embedder = await this.configuredEmbedder();
+    const chunker = await createChunker();
+    return new Indexer(this.store, embedder, chunker).index(opts);
+  }
+
+  /** The indexed codebases for these roots; a root never indexed is a clear error. */
+  async codebasesFor(roots: string[]): Promise<Codebase[]> {
+    const out: Codebase[] = [];
+    for (const root of roots) {
+      let real: string;
+      try {
+        real = await realpath(root);
+      } catch (e) {
+        throw new SemcodeError('io_error', `cannot read root ${root}: ${errorMessage(e)}`);
+      }
+      const cb = await this.store.codebase(real);
+      if (!cb || !cb.modelHash) {
+        throw new SemcodeError('not_indexed', `${real} is not indexed in ${this.db.location}; run: semcode index --root ${real}`);
+      }
+      out.push(cb);
+    }
+    return out;
+  }
+
+  /**
+   * The model for reading these codebases: the one recorded in their index. An explicit --model that is
+   * not that model is an error naming both, never a silent mix of vector spaces.
+   */
+  async embedderFor(codebases: Codebase[]): Promise<Embedder> {
+    const first = codebases[0]!;
+    for (const cb of codebases.slice(1)) {
+      if (cb.modelHash !== first.modelHash) {
+        throw new SemcodeError(
+          'model_mismatch',
+          `${first.root} was indexed with ${first.modelId} but ${cb.root} with ${cb.modelId}; search them separately or rebuild one with: ${rebuildCommand(cb.root)}`,
+        );
+      }
+    }
+    if (this.embedder) {
+      for (const cb of codebases) assertSameModel(cb, this.embedder);
+      return this.embedder;
+    }
+    this.checkAskedModel(codebases);
+    const embedder = await openEmbedder({ model: recordedModelRef(first.modelId!), backend: this.cfg.backend });
+    try {
+      for (const cb of codebases) assertSameModel(cb, embedder);
+    } catch (e) {
+      await embedder.close();
+      throw e;
+    }
+    this.embedder = embedder;
+    return embedder;
+  }
+
+  /** An explicit --model on search/status must be the model the index was built with. */
+  checkAskedModel(codebases: Codebase[]): void {
+    if (!this.cfg.model) return;
+    const asked = resolveModel(this.cfg.model);
+    for (const cb of codebases) {
+      if (asked.id !== cb.modelId) {
+        throw new SemcodeError(
+          'model_mismatch',
+          `--model ${asked.id} is not the model the index for ${cb.root} was built with (${cb.modelId}, dim ${cb.dimension}); ` +
+            `omit --model to use it, or rebuild with: ${rebuildCommand(cb.root)} --model ${this.cfg.model}`,
+        );
+      }
+    }
+  }
+
+  async search(roots: string[], query: string, opts: SearchOptions): Promise<SearchHit[]> {
+    const codebases = await this.codebasesFor(roots);
+    const mode = opts.mode ?? 'hybrid';
+    let embed = null;
+    if (mode !== 'text') {
+      const embedder = await this.embedderFor(codebases);
+      embed = async (q: string) => (await embedder.embed([q]))[0]!;
+    }
+    return new Searcher(this.db, embed).search(codebases, query, opts);
+  }
+
+  async status(roots: string[] | null): Promise<CodebaseStatus[]> {
+    const cbs = roots ? await this.codebasesFor(roots) : await this.store.codebases();
+    this.checkAskedModel(cbs);
+    const out: CodebaseStatus[] = [];
+    for (const cb of cbs) {
+      const c = await this.store.counts(cb.id);
+      out.push({
+        root: cb.root,
+        modelId: cb.modelId,
+        dimension: cb.dimension,
+        files: c.files,
+        chunks: c.chunks,
+        hnsw: cb.hnswDim !== null,
+        indexedAt: cb.indexedAt ? new Date(cb.indexedAt).toISOString() : null,
+      });
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await this.embedder?.close().catch(() => {});
+    this.embedder = null;
+    await this.db.close();
+  }
+}
+
+/** A recorded model id names either a local directory ('path:/abs/dir') or a hub id. */
+export function recordedModelRef(modelId: string): string {
+  return modelId.startsWith('path:') ? modelId.slice('path:'.length) : modelId;
+}

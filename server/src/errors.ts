@@ -1,0 +1,37 @@
+/**
+ * Typed, user-facing failures. Every failure that reaches a user is one of these codes with one clear
+ * line; the CLI maps them to exit 2, the language server to a `health: error` status. Nothing in the
+ * engine turns a failure into a fake result.
+ */
+export type ErrorCode =
+  | 'usage'
+  | 'model_not_found'
+  | 'model_corrupt'
+  | 'model_output'
+  | 'no_default_model'
+  | 'inference_failed'
+  | 'model_mismatch'
+  | 'db_unreachable'
+  | 'db_error'
+  | 'db_locked'
+  | 'not_indexed'
+  | 'io_error';
+
+export class SemcodeError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'SemcodeError';
+  }
+}
+
+export function isSemcodeError(e: unknown, code?: ErrorCode): e is SemcodeError {
+  return e instanceof SemcodeError && (code === undefined || e.code === code);
+}
+
+export function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,219 @@
+import { SemcodeError } from '../errors';
+import type { Db } from '../store/db';
+import { type Codebase, vectorLiteral } from '../store/indexStore';
+import { globToRegex } from './glob';
+import { queryTerms } from './terms';
+
+export type SearchMode = 'hybrid' | 'vector' | 'text';
+export const SEARCH_MODES: readonly SearchMode[] = ['hybrid', 'vector', 'text'];
+
+export interface SearchOptions {
+  k?: number;
+  mode?: SearchMode;
+  /** path glob, e.g. `*.ts` or `src/**` */
+  glob?: string;
+  /** language id, e.g. `typescript` */
+  language?: string;
+}
+
+export interface SearchHit {
+  id: string;
+  root: string;
+  path: string;
+  startLine: number;
+  endLine: number;
+  symbol: string | null;
+  kind: string;
+  language: string;
+  score: number;
+  snippet: string;
+  content: string;
+}
+
+/** Embeds the query text; the caller makes sure it is the model the codebase was indexed with. */
+export type QueryEmbedder = (query: string) => Promise<ArrayLike<number>>;
+
+const RRF_K = 60;
+const BM25_K1 = 1.2;
+const BM25_B = 0.75;
+/** Query terms in more than this share of chunks don't generate candidates (they still score). */
+const COMMON_TERM_SHARE = 0.1;
+/** Upper bound on rows scored by BM25 per query, so a vague query cannot scan the whole codebase. */
+const TEXT_CANDIDATES = 5000;
+
+interface Row {
+  id: string;
+  path: string;
+  start_line: number;
+  end_line: number;
+  symbol: string | null;
+  kind: string;
+  language: string;
+  content: string;
+  score: number;
+}
+
+const ROW_COLUMNS = 'c.id::text AS id, c.path, c.start_line, c.end_line, c.symbol, c.kind, c.language, c.content';
+
+export class Searcher {
+  constructor(
+    private readonly db: Db,
+    private readonly embedQuery: QueryEmbedder | null,
+  ) {}
+
+  /** Searches the codebases (all indexed with one model) and merges their results by score. */
+  async search(codebases: Codebase[], query: string, opts: SearchOptions = {}): Promise<SearchHit[]> {
+    const k = Math.max(1, Math.min(opts.k ?? 10, 1000));
+    const mode = opts.mode ?? 'hybrid';
+    let vector: string | null = null;
+    if (mode !== 'text') {
+      if (!this.embedQuery) throw new SemcodeError('usage', `search mode ${mode} needs a model`);
+      vector = vectorLiteral(await this.embedQuery(query));
+    }
+    const hits: SearchHit[] = [];
+    for (const cb of codebases) {
+      for (const row of await this.searchOne(cb, query, vector, mode, k, opts)) hits.push(toHit(cb.root, row));
+    }
+    hits.sort((a, b) => b.score - a.score);
+    return hits.slice(0, k);
+  }
+
+  private async searchOne(cb: Codebase, query: string, vector: string | null, mode: SearchMode, k: number, opts: SearchOptions): Promise<Row[]> {
+    if (mode === 'vector') return this.vectorSearch(cb, vector!, k, opts);
+    if (mode === 'text') return this.textSearch(cb, query, k, opts);
+    // Hybrid: reciprocal rank fusion of both lists, each fetched deeper than k so that agreement counts.
+    const depth = Math.max(50, k * 3);
+    const [v, t] = await Promise.all([this.vectorSearch(cb, vector!, depth, opts), this.textSearch(cb, query, depth, opts)]);
+    const fused = new Map<string, Row>();
+    const add = (rows: Row[]) =>
+      rows.forEach((r, rank) => {
+        const prev = fused.get(r.id);
+        const s = 1 / (RRF_K + rank + 1);
+        if (prev) prev.score += s;
+        else fused.set(r.id, { ...r, score: s });
+      });
+    add(v);
+    add(t);
+    return [...fused.values()].sort((a, b) => b.score - a.score).slice(0, k);
+  }
+
+  private async vectorSearch(cb: Codebase, vector: string, k: number, opts: SearchOptions): Promise<Row[]> {
+    if (!cb.dimension) return [];
+    const filter = buildFilter(opts, 3);
+    const dim = Math.trunc(cb.dimension);
+    const id = Math.trunc(cb.id);
+    // Literal codebase id and dimension: the planner matches the partial HNSW index only on constants.
+    const r = await this.db.query<Row>(
+      `SELECT ${ROW_COLUMNS}, 1 - (c.embedding::vector(${dim}) <=> $1::vector(${dim})) AS score
+         FROM chunks c
+        WHERE c.codebase_id = ${id}${filter.sql}
+        ORDER BY c.embedding::vector(${dim}) <=> $1::vector(${dim})
+        LIMIT $2`,
+      [vector, k, ...filter.params],
+    );
+    // Iterative scans return rows in approximately relaxed order.
+    return r.rows.map((x) => ({ ...x, score: Number(x.score) })).sort((a, b) => b.score - a.score);
+  }
+
+  /**
+   * BM25 over chunks that match ANY query term (an AND query matches almost nothing for natural language).
+   * Document frequencies come from term_stats; rare terms select candidates, all terms score them.
+   */
+  private async textSearch(cb: Codebase, query: string, k: number, opts: SearchOptions): Promise<Row[]> {
+    const terms = queryTerms(query);
+    if (!terms.length) return [];
+    const filter = buildFilter(opts, 4);
+    const id = Math.trunc(cb.id);
+    const stats = await this.db.query<{ lexeme: string; df: number }>(
+      'SELECT lexeme, df FROM term_stats WHERE codebase_id = $1 AND lexeme = ANY($2::text[])',
+      [id, terms],
+    );
+    const df = new Map(stats.rows.map((r) => [r.lexeme, Number(r.df)]));
+    const n = Math.max(cb.nChunks, 1);
+    const idf = terms.map((t) => {
+      const d = Math.min(df.get(t) ?? 0, n);
+      return Math.log(1 + (n - d + 0.5) / (d + 0.5));
+    });
+    const selective = terms.filter((t) => (df.get(t) ?? 0) <= Math.max(n * COMMON_TERM_SHARE, 50));
+    const tsquery = (selective.length ? selective : terms).join(' | ');
+    const avg = cb.avgTokens > 0 ? cb.avgTokens : 100;
+    const r = await this.db.query<Row>(
+      `WITH q AS (SELECT * FROM unnest($1::text[], $2::float8[]) AS q(lexeme, idf)),
+       cand AS (
+         SELECT c.id, c.tsv, c.n_tokens FROM chunks c
+          WHERE c.codebase_id = ${id} AND c.tsv @@ to_tsquery('simple', $3)${filter.sql}
+          LIMIT ${TEXT_CANDIDATES}),
+       scored AS (
+         SELECT cand.id, sum(q.idf * (u.tf * ${BM25_K1 + 1}) / (u.tf + ${BM25_K1} * (1 - ${BM25_B} + ${BM25_B} * cand.n_tokens / ${avg}))) AS score
+           FROM cand
+           CROSS JOIN LATERAL (SELECT lexeme, coalesce(array_length(positions, 1), 1) AS tf FROM unnest(cand.tsv)) u
+           JOIN q ON q.lexeme = u.lexeme
+          GROUP BY cand.id
+          ORDER BY score DESC
+          LIMIT ${Math.trunc(k)})
+       SELECT ${ROW_COLUMNS}, scored.score FROM scored JOIN chunks c ON c.id = scored.id ORDER BY scored.score DESC`,
+      [terms, idf, tsquery, ...filter.params],
+    );
+    return r.rows.map((x) => ({ ...x, score: Number(x.score) }));
+  }
+}
+
+interface Filter {
+  sql: string;
+  params: unknown[];
+}
+
+/** Path-glob and language filters as SQL with parameters numbered from `first`. */
+function buildFilter(opts: SearchOptions, first: number): Filter {
+  const parts: string[] = [];
+  const params: unknown[] = [];
+  if (opts.language) {
+    params.push(normalizeLanguage(opts.language));
+    parts.push(`c.language = $${first + params.length - 1}`);
+  }
+  if (opts.glob) {
+    params.push(globToRegex(opts.glob));
+    parts.push(`c.path ~ $${first + params.length - 1}`);
+  }
+  return { sql: parts.map((p) => ` AND ${p}`).join(''), params };
+}
+
+const LANGUAGE_ALIASES: Record<string, string> = {
+  ts: 'typescript',
+  js: 'javascript',
+  py: 'python',
+  rs: 'rust',
+  golang: 'go',
+  'c++': 'cpp',
+  cc: 'cpp',
+};
+
+export function normalizeLanguage(lang: string): string {
+  const l = lang.trim().toLowerCase();
+  return LANGUAGE_ALIASES[l] ?? l;
+}
+
+function toHit(root: string, r: Row): SearchHit {
+  return {
+    id: r.id,
+    root,
+    path: r.path,
+    startLine: r.start_line,
+    endLine: r.end_line,
+    symbol: r.symbol,
+    kind: r.kind,
+    language: r.language,
+    score: r.score,
+    snippet: snippetOf(r.content),
+    content: r.content,
+  };
+}
+
+/** The first line that says something: skips blank lines and lone braces. */
+export function snippetOf(content: string): string {
+  for (const line of content.split(/\r\n|\n|\r/)) {
+    const t = line.trim();
+    if (t.length > 1) return t.length > 160 ? `${t.slice(0, 157)}...` : t;
+  }
+  return content.trim().slice(0, 160);
+}

@@ -1,0 +1,20 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { queryTerms, searchText, wordsOf } from './terms';
+
+test('identifiers split on camelCase, snake_case and digits, and keep the whole word', () => {
+  assert.deepEqual(wordsOf('parseHttpRequest'), ['parsehttprequest', 'parse', 'http', 'request']);
+  assert.deepEqual(wordsOf('parse_http_request'), ['parsehttprequest', 'parse', 'http', 'request']);
+  assert.deepEqual(wordsOf('HTTPServer utf8Decode'), ['httpserver', 'http', 'server', 'utf8decode', 'utf', '8', 'decode']);
+});
+
+test('punctuation and over-long runs are not words', () => {
+  assert.deepEqual(wordsOf('a.b(c) -> {d}'), ['a', 'b', 'c', 'd']);
+  assert.deepEqual(wordsOf('x'.repeat(100) + ' ok'), ['ok']);
+  assert.deepEqual(wordsOf('___'), []);
+});
+
+test('search text counts words; query terms are distinct', () => {
+  assert.deepEqual(searchText('getUser getUser'), { text: 'getuser get user getuser get user', words: 6 });
+  assert.deepEqual(queryTerms('get the user, get it'), ['get', 'the', 'user', 'it']);
+});

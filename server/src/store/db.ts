@@ -1,0 +1,43 @@
+/**
+ * The one database seam. PGlite (embedded, the default) and a pg.Pool (a shared PostgreSQL server) both
+ * implement it, and every query in the project is written once against it in plain PostgreSQL SQL.
+ */
+export interface QueryResult<T> {
+  rows: T[];
+  /** rows changed by INSERT/UPDATE/DELETE */
+  affected: number;
+}
+
+export interface Queryable {
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<T>>;
+}
+
+export type DbKind = 'pglite' | 'postgres';
+
+export interface Db extends Queryable {
+  readonly kind: DbKind;
+  /** where the data lives, safe to print (a directory, or a URL without its password) */
+  readonly location: string;
+  /** runs fn in one transaction on one connection: all of it commits or none of it does */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** several statements without parameters (migrations) */
+  exec(sql: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Per-connection settings. Iterative HNSW scans (pgvector >= 0.8) make filtered vector searches return k
+ * rows when k exist; ef_search 100 keeps recall@10 high at 100k chunks.
+ */
+export const SESSION_SETTINGS = 'SET hnsw.iterative_scan = relaxed_order; SET hnsw.ef_search = 100';
+
+/** Removes a password from a postgres URL so it can be printed. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url.replace(/:[^:@/]*@/, ':***@');
+  }
+}

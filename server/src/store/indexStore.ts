@@ -1,0 +1,235 @@
+import type { Db, Queryable } from './db';
+
+export interface Codebase {
+  id: number;
+  root: string;
+  modelId: string | null;
+  modelHash: string | null;
+  dimension: number | null;
+  hnswDim: number | null;
+  nChunks: number;
+  avgTokens: number;
+  indexedAt: Date | null;
+}
+
+/** One chunk ready to store: its vector as a pgvector literal ('[0.1,0.2,...]'). */
+export interface StoredChunk {
+  startLine: number;
+  endLine: number;
+  symbol: string | null;
+  kind: string;
+  language: string;
+  content: string;
+  contentHash: string;
+  embedding: string;
+  searchText: string;
+  words: number;
+}
+
+export interface FileWrite {
+  path: string;
+  contentHash: string;
+  size: number;
+  language: string | null;
+  chunks: StoredChunk[];
+}
+
+const CODEBASE_COLUMNS = `id, root, model_id AS "modelId", model_hash AS "modelHash", dimension, hnsw_dim AS "hnswDim",
+  n_chunks AS "nChunks", avg_tokens AS "avgTokens", indexed_at AS "indexedAt"`;
+
+export function vectorLiteral(v: ArrayLike<number>): string {
+  return `[${Array.prototype.join.call(v, ',')}]`;
+}
+
+export function hnswIndexName(codebaseId: number): string {
+  return `chunks_hnsw_cb${codebaseId}`;
+}
+
+/** Every read and write of the index goes through here, scoped by codebase. */
+export class IndexStore {
+  constructor(readonly db: Db) {}
+
+  async codebase(root: string): Promise<Codebase | null> {
+    const r = await this.db.query<Codebase>(`SELECT ${CODEBASE_COLUMNS} FROM codebases WHERE root = $1`, [root]);
+    return r.rows[0] ?? null;
+  }
+
+  async codebases(): Promise<Codebase[]> {
+    return (await this.db.query<Codebase>(`SELECT ${CODEBASE_COLUMNS} FROM codebases ORDER BY root`)).rows;
+  }
+
+  async ensureCodebase(root: string): Promise<Codebase> {
+    await this.db.query('INSERT INTO codebases (root) VALUES ($1) ON CONFLICT (root) DO NOTHING', [root]);
+    return (await this.codebase(root))!;
+  }
+
+  async setModel(codebaseId: number, modelId: string, modelHash: string, dimension: number): Promise<void> {
+    await this.db.query('UPDATE codebases SET model_id = $2, model_hash = $3, dimension = $4 WHERE id = $1', [
+      codebaseId,
+      modelId,
+      modelHash,
+      dimension,
+    ]);
+  }
+
+  /** Forgets everything indexed for a codebase (for a rebuild with another model). */
+  async resetCodebase(codebaseId: number): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await tx.query(`DROP INDEX IF EXISTS ${hnswIndexName(codebaseId)}`);
+      await tx.query('DELETE FROM files WHERE codebase_id = $1', [codebaseId]);
+      await tx.query('DELETE FROM term_stats WHERE codebase_id = $1', [codebaseId]);
+      await tx.query(
+        `UPDATE codebases SET model_id = NULL, model_hash = NULL, dimension = NULL, hnsw_dim = NULL,
+           n_chunks = 0, avg_tokens = 0, indexed_at = NULL WHERE id = $1`,
+        [codebaseId],
+      );
+    });
+  }
+
+  async fileHashes(codebaseId: number): Promise<Map<string, string>> {
+    const r = await this.db.query<{ path: string; content_hash: string }>(
+      'SELECT path, content_hash FROM files WHERE codebase_id = $1',
+      [codebaseId],
+    );
+    return new Map(r.rows.map((x) => [x.path, x.content_hash]));
+  }
+
+  /** Cached vectors (as pgvector literals) for these model inputs. */
+  async cachedEmbeddings(modelHash: string, inputHashes: string[]): Promise<Map<string, string>> {
+    if (!inputHashes.length) return new Map();
+    const r = await this.db.query<{ input_hash: string; embedding: string }>(
+      `SELECT input_hash, embedding::text AS embedding FROM embedding_cache
+        WHERE model_hash = $1 AND input_hash = ANY($2::text[])`,
+      [modelHash, inputHashes],
+    );
+    return new Map(r.rows.map((x) => [x.input_hash, x.embedding]));
+  }
+
+  async cacheEmbeddings(modelHash: string, entries: { inputHash: string; embedding: string }[]): Promise<void> {
+    if (!entries.length) return;
+    await this.db.query(
+      `INSERT INTO embedding_cache (model_hash, input_hash, embedding)
+       SELECT $1, t.h, t.e::vector FROM unnest($2::text[], $3::text[]) AS t(h, e)
+       ON CONFLICT DO NOTHING`,
+      [modelHash, entries.map((e) => e.inputHash), entries.map((e) => e.embedding)],
+    );
+  }
+
+  /**
+   * Replaces the chunks of these files in one transaction: a file is either fully indexed with its new
+   * content or still has its old chunks, never half of each.
+   */
+  async replaceFiles(codebaseId: number, files: FileWrite[]): Promise<void> {
+    if (!files.length) return;
+    await this.db.transaction(async (tx) => {
+      const paths = files.map((f) => f.path);
+      await tx.query('DELETE FROM chunks WHERE codebase_id = $1 AND path = ANY($2::text[])', [codebaseId, paths]);
+      await tx.query(
+        `INSERT INTO files (codebase_id, path, content_hash, size, language)
+         SELECT $1, t.p, t.h, t.s, t.l FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[]) AS t(p, h, s, l)
+         ON CONFLICT (codebase_id, path) DO UPDATE
+           SET content_hash = EXCLUDED.content_hash, size = EXCLUDED.size, language = EXCLUDED.language`,
+        [codebaseId, paths, files.map((f) => f.contentHash), files.map((f) => f.size), files.map((f) => f.language)],
+      );
+      await insertChunks(tx, codebaseId, files);
+    });
+  }
+
+  async deleteFiles(codebaseId: number, paths: string[]): Promise<void> {
+    if (!paths.length) return;
+    await this.db.query('DELETE FROM files WHERE codebase_id = $1 AND path = ANY($2::text[])', [codebaseId, paths]);
+  }
+
+  /**
+   * Builds the codebase's HNSW index if it has none. Called after bulk loads: building once over all rows
+   * is several times faster than maintaining the graph row by row.
+   */
+  async ensureHnsw(codebase: Codebase, dimension: number): Promise<boolean> {
+    if (codebase.hnswDim === dimension) return false;
+    const name = hnswIndexName(codebase.id);
+    const id = Math.trunc(codebase.id);
+    const dim = Math.trunc(dimension);
+    await this.db.query(`DROP INDEX IF EXISTS ${name}`);
+    await this.db.query(
+      `CREATE INDEX ${name} ON chunks USING hnsw ((embedding::vector(${dim})) vector_cosine_ops)
+       WITH (m = 16, ef_construction = 64) WHERE codebase_id = ${id}`,
+    );
+    await this.db.query('UPDATE codebases SET hnsw_dim = $2 WHERE id = $1', [id, dim]);
+    codebase.hnswDim = dim;
+    return true;
+  }
+
+  /** Document frequencies and average length for BM25. */
+  async refreshTermStats(codebaseId: number): Promise<void> {
+    const id = Math.trunc(codebaseId);
+    await this.db.transaction(async (tx) => {
+      await tx.query('DELETE FROM term_stats WHERE codebase_id = $1', [id]);
+      await tx.query(
+        `INSERT INTO term_stats (codebase_id, lexeme, df)
+         SELECT ${id}, word, ndoc FROM ts_stat('SELECT tsv FROM chunks WHERE codebase_id = ${id}')`,
+      );
+      await tx.query(
+        `UPDATE codebases SET n_chunks = s.n, avg_tokens = s.avg, indexed_at = now()
+           FROM (SELECT count(*)::int AS n, coalesce(avg(n_tokens), 0)::float8 AS avg FROM chunks WHERE codebase_id = $1) s
+          WHERE id = $1`,
+        [id],
+      );
+    });
+    // Fresh planner statistics after a bulk change, so searches pick the right indexes.
+    await this.db.query('ANALYZE chunks');
+  }
+
+  async markIndexed(codebaseId: number): Promise<void> {
+    await this.db.query('UPDATE codebases SET indexed_at = now() WHERE id = $1', [codebaseId]);
+  }
+
+  async counts(codebaseId: number): Promise<{ files: number; chunks: number }> {
+    const r = await this.db.query<{ files: number; chunks: number }>(
+      `SELECT (SELECT count(*)::int FROM files WHERE codebase_id = $1) AS files,
+              (SELECT count(*)::int FROM chunks WHERE codebase_id = $1) AS chunks`,
+      [codebaseId],
+    );
+    return r.rows[0]!;
+  }
+}
+
+async function insertChunks(tx: Queryable, codebaseId: number, files: FileWrite[]): Promise<void> {
+  const cols = {
+    path: [] as string[],
+    s: [] as number[],
+    e: [] as number[],
+    sym: [] as (string | null)[],
+    kind: [] as string[],
+    lang: [] as string[],
+    content: [] as string[],
+    hash: [] as string[],
+    emb: [] as string[],
+    st: [] as string[],
+    n: [] as number[],
+  };
+  for (const f of files) {
+    for (const c of f.chunks) {
+      cols.path.push(f.path);
+      cols.s.push(c.startLine);
+      cols.e.push(c.endLine);
+      cols.sym.push(c.symbol);
+      cols.kind.push(c.kind);
+      cols.lang.push(c.language);
+      cols.content.push(c.content);
+      cols.hash.push(c.contentHash);
+      cols.emb.push(c.embedding);
+      cols.st.push(c.searchText);
+      cols.n.push(c.words);
+    }
+  }
+  if (!cols.path.length) return;
+  await tx.query(
+    `INSERT INTO chunks (codebase_id, path, start_line, end_line, symbol, kind, language, content, content_hash,
+                         embedding, tsv, n_tokens)
+     SELECT $1, t.path, t.s, t.e, t.sym, t.kind, t.lang, t.content, t.hash, t.emb::vector,
+            to_tsvector('simple', t.st), t.n
+       FROM unnest($2::text[], $3::int[], $4::int[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+                   $10::text[], $11::text[], $12::int[]) AS t(path, s, e, sym, kind, lang, content, hash, emb, st, n)`,
+    [codebaseId, cols.path, cols.s, cols.e, cols.sym, cols.kind, cols.lang, cols.content, cols.hash, cols.emb, cols.st, cols.n],
+  );
+}

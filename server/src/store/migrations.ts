@@ -1,0 +1,107 @@
+import type { Db } from './db';
+
+/**
+ * Versioned schema. Each entry runs once, in its own transaction, in order; the same SQL serves PGlite and
+ * PostgreSQL. Never edit a released entry: add a new one.
+ *
+ * Vectors are stored untyped (`vector`) because codebases in one database may use models of different
+ * dimensions; each codebase gets its own partial HNSW index over `embedding::vector(dim)`, which also
+ * scopes every vector search to one codebase without a post-filter.
+ */
+export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: `
+CREATE TABLE codebases (
+  id          serial PRIMARY KEY,
+  root        text NOT NULL UNIQUE,          -- the root's real path (a logical name in team mode)
+  model_id    text,                          -- what produced the vectors, null until the first index
+  model_hash  text,
+  dimension   int,
+  hnsw_dim    int,                           -- dimension of the HNSW index, null while it is not built
+  n_chunks    int NOT NULL DEFAULT 0,        -- corpus statistics for BM25, refreshed after indexing
+  avg_tokens  double precision NOT NULL DEFAULT 0,
+  created_at  timestamptz NOT NULL DEFAULT now(),
+  indexed_at  timestamptz
+);
+
+CREATE TABLE files (
+  codebase_id  int NOT NULL REFERENCES codebases(id) ON DELETE CASCADE,
+  path         text NOT NULL,
+  content_hash text NOT NULL,
+  size         bigint NOT NULL,
+  language     text,
+  PRIMARY KEY (codebase_id, path)
+);
+
+CREATE TABLE chunks (
+  id           bigserial PRIMARY KEY,
+  codebase_id  int NOT NULL,
+  path         text NOT NULL,
+  start_line   int NOT NULL,
+  end_line     int NOT NULL,
+  symbol       text,
+  kind         text NOT NULL,
+  language     text NOT NULL,
+  content      text NOT NULL,
+  content_hash text NOT NULL,
+  embedding    vector NOT NULL,
+  tsv          tsvector NOT NULL,             -- identifiers split on camelCase/snake_case, lowercased
+  n_tokens     int NOT NULL,                  -- document length for BM25
+  FOREIGN KEY (codebase_id, path) REFERENCES files(codebase_id, path) ON DELETE CASCADE
+);
+CREATE INDEX chunks_by_file ON chunks (codebase_id, path);
+CREATE INDEX chunks_tsv ON chunks USING gin (tsv);
+
+-- Vectors by (model files, exact model input): a branch switch, a second root or a re-chunked file with
+-- the same text never calls the model again, and a changed model never reuses them.
+CREATE TABLE embedding_cache (
+  model_hash text NOT NULL,
+  input_hash text NOT NULL,
+  embedding  vector NOT NULL,
+  PRIMARY KEY (model_hash, input_hash)
+);
+
+-- Document frequencies per codebase for BM25 (refreshed after indexing runs that change enough chunks).
+CREATE TABLE term_stats (
+  codebase_id int NOT NULL REFERENCES codebases(id) ON DELETE CASCADE,
+  lexeme      text NOT NULL,
+  df          int NOT NULL,
+  PRIMARY KEY (codebase_id, lexeme)
+);
+`,
+  },
+];
+
+export async function migrate(db: Db): Promise<number> {
+  await db.exec(`CREATE EXTENSION IF NOT EXISTS vector;
+CREATE TABLE IF NOT EXISTS schema_migrations (
+  version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+  let applied = 0;
+  for (const m of MIGRATIONS) {
+    const done = await db.transaction(async (tx) => {
+      // Two processes opening one fresh PostgreSQL database at once must not both migrate it.
+      await tx.query('SELECT pg_advisory_xact_lock(7262531)');
+      const seen = await tx.query('SELECT 1 FROM schema_migrations WHERE version = $1', [m.version]);
+      if (seen.rows.length) return false;
+      for (const stmt of splitStatements(m.sql)) await tx.query(stmt);
+      await tx.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+      return true;
+    });
+    if (done) applied++;
+  }
+  return applied;
+}
+
+/** Our migrations hold no functions or string literals with semicolons, so a plain split is exact. */
+function splitStatements(sql: string): string[] {
+  return sql
+    .split('\n')
+    .filter((l) => !l.trim().startsWith('--'))
+    .map((l) => l.replace(/\s+--.*$/, ''))
+    .join('\n')
+    .split(';')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}

@@ -1,0 +1,120 @@
+import pg from 'pg';
+import { SemcodeError, errorMessage } from '../errors';
+import { type Db, type Queryable, type QueryResult, SESSION_SETTINGS, redactUrl } from './db';
+
+export interface PoolOptions {
+  /** connections at most; requests beyond it wait in the pool's queue */
+  max?: number;
+  /** how long to wait for a connection (ms) */
+  connectTimeoutMs?: number;
+  /** server-side statement timeout (ms); 0 = none (index builds on big codebases take minutes) */
+  statementTimeoutMs?: number;
+}
+
+/** Maps a driver error to a typed one: unreachable servers are a different thing from bad SQL. */
+export function pgError(e: unknown, location: string): SemcodeError {
+  if (e instanceof SemcodeError) return e;
+  const code = (e as { code?: string }).code;
+  const msg = errorMessage(e);
+  const unreachable =
+    code === 'ECONNREFUSED' ||
+    code === 'ENOTFOUND' ||
+    code === 'EHOSTUNREACH' ||
+    code === 'ETIMEDOUT' ||
+    code === '3D000' || // database does not exist
+    code === '28P01' ||
+    code === '28000' ||
+    /timeout exceeded when trying to connect|Connection terminated/i.test(msg);
+  if (unreachable) return new SemcodeError('db_unreachable', `database unreachable at ${location}: ${msg}`, { cause: e });
+  return new SemcodeError('db_error', `database error at ${location}: ${msg}`, { cause: e });
+}
+
+class PgQueryable implements Queryable {
+  constructor(
+    private readonly target: pg.Pool | pg.PoolClient,
+    private readonly location: string,
+  ) {}
+  async query<T>(sql: string, params?: unknown[]): Promise<QueryResult<T>> {
+    try {
+      const r = await this.target.query(sql, params as unknown[]);
+      return { rows: r.rows as T[], affected: r.rowCount ?? 0 };
+    } catch (e) {
+      throw pgError(e, this.location);
+    }
+  }
+}
+
+export class PgPoolDb implements Db {
+  readonly kind = 'postgres' as const;
+  readonly location: string;
+  private readonly pool: pg.Pool;
+  private readonly q: PgQueryable;
+
+  private constructor(url: string, opts: PoolOptions) {
+    this.location = redactUrl(url);
+    this.pool = new pg.Pool({
+      connectionString: url,
+      max: opts.max ?? 4,
+      connectionTimeoutMillis: opts.connectTimeoutMs ?? 5_000,
+      idleTimeoutMillis: 30_000,
+      statement_timeout: opts.statementTimeoutMs ?? 0,
+      application_name: 'semcode',
+    });
+    // An idle client that loses its server must not crash the process.
+    this.pool.on('error', () => {});
+    // node-postgres queues a client's queries, so these run before the first query that uses the client.
+    this.pool.on('connect', (c) => {
+      c.query(SESSION_SETTINGS).catch(() => {});
+    });
+    this.q = new PgQueryable(this.pool, this.location);
+  }
+
+  static async open(url: string, opts: PoolOptions = {}): Promise<PgPoolDb> {
+    const db = new PgPoolDb(url, opts);
+    try {
+      await db.pool.query('SELECT 1');
+    } catch (e) {
+      await db.pool.end().catch(() => {});
+      throw pgError(e, db.location);
+    }
+    return db;
+  }
+
+  query<T>(sql: string, params?: unknown[]): Promise<QueryResult<T>> {
+    return this.q.query<T>(sql, params);
+  }
+
+  async exec(sql: string): Promise<void> {
+    await this.q.query(sql);
+  }
+
+  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (e) {
+      throw pgError(e, this.location);
+    }
+    const tx = new PgQueryable(client, this.location);
+    let broken = false;
+    try {
+      await tx.query('BEGIN');
+      const out = await fn(tx);
+      await tx.query('COMMIT');
+      return out;
+    } catch (e) {
+      try {
+        await client.query('ROLLBACK');
+      } catch {
+        broken = true; // the connection is gone: don't hand it back to the pool
+      }
+      throw e instanceof SemcodeError ? e : pgError(e, this.location);
+    } finally {
+      client.release(broken || undefined);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

@@ -1,0 +1,194 @@
+// The storage layer against real PGlite and real PostgreSQL + pgvector, with hand-made vectors (this suite
+// tests SQL, not a model).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Db } from '../server/src/store/db';
+import { type Codebase, type FileWrite, IndexStore, hnswIndexName, vectorLiteral } from '../server/src/store/indexStore';
+import { migrate } from '../server/src/store/migrations';
+import { openDb } from '../server/src/store/open';
+import { Searcher } from '../server/src/search/search';
+import { searchText } from '../server/src/search/terms';
+import { BACKENDS } from './helpers/backends';
+
+const DIM = 8;
+
+/** A unit vector pointing mostly along axis `axis`, tilted by `tilt` towards the next axis. */
+function unit(axis: number, tilt = 0): number[] {
+  const v = new Array(DIM).fill(0);
+  v[axis % DIM] = 1;
+  v[(axis + 1) % DIM] = tilt;
+  const n = Math.hypot(...v);
+  return v.map((x) => x / n);
+}
+
+function file(path: string, chunks: { content: string; vec: number[]; language?: string; symbol?: string }[]): FileWrite {
+  return {
+    path,
+    contentHash: `h-${path}-${chunks.map((c) => c.content).join('|').length}`,
+    size: 100,
+    language: chunks[0]?.language ?? 'typescript',
+    chunks: chunks.map((c, i) => {
+      const st = searchText(c.content);
+      return {
+        startLine: i * 10 + 1,
+        endLine: i * 10 + 9,
+        symbol: c.symbol ?? null,
+        kind: 'function',
+        language: c.language ?? 'typescript',
+        content: c.content,
+        contentHash: `c${i}`,
+        embedding: vectorLiteral(c.vec),
+        searchText: st.text,
+        words: st.words,
+      };
+    }),
+  };
+}
+
+for (const backend of BACKENDS) {
+  describe(`store on ${backend.name}`, () => {
+    let db: Db;
+    let store: IndexStore;
+    let cleanup: () => Promise<void>;
+
+    before(async () => {
+      const made = await backend.create();
+      cleanup = made.cleanup;
+      db = await openDb(made.target);
+      store = new IndexStore(db);
+    });
+    after(async () => {
+      await db?.close();
+      await cleanup?.();
+    });
+
+    async function freshCodebase(root: string): Promise<Codebase> {
+      const cb = await store.ensureCodebase(root);
+      await store.setModel(cb.id, 'test-model', 'hash-1', DIM);
+      return (await store.codebase(root))!;
+    }
+
+    test('migrations are recorded and idempotent', async () => {
+      assert.equal(await migrate(db), 0);
+      const r = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM schema_migrations');
+      assert.ok(r.rows[0]!.n >= 1);
+    });
+
+    test('replacing a file is one transaction: a failure keeps the old chunks', async () => {
+      const cb = await freshCodebase('/repo/atomic');
+      await store.replaceFiles(cb.id, [file('a.ts', [{ content: 'old one', vec: unit(0) }, { content: 'old two', vec: unit(1) }])]);
+      const bad = file('a.ts', [{ content: 'new one', vec: unit(2) }]);
+      bad.chunks[0]!.embedding = '[not a vector]';
+      await assert.rejects(store.replaceFiles(cb.id, [bad]), (e: Error & { code?: string }) => e.code === 'db_error');
+      const rows = await db.query<{ content: string }>('SELECT content FROM chunks WHERE codebase_id = $1 ORDER BY content', [cb.id]);
+      assert.deepEqual(rows.rows.map((r) => r.content), ['old one', 'old two']);
+      assert.equal((await store.fileHashes(cb.id)).get('a.ts'), file('a.ts', [{ content: 'old one', vec: [] }, { content: 'old two', vec: [] }]).contentHash);
+    });
+
+    test('deleting a file removes its chunks', async () => {
+      const cb = await freshCodebase('/repo/delete');
+      await store.replaceFiles(cb.id, [file('x.ts', [{ content: 'x', vec: unit(0) }]), file('y.ts', [{ content: 'y', vec: unit(1) }])]);
+      await store.deleteFiles(cb.id, ['x.ts']);
+      assert.deepEqual(await store.counts(cb.id), { files: 1, chunks: 1 });
+    });
+
+    test('embedding cache is keyed by model hash and input hash', async () => {
+      await store.cacheEmbeddings('m1', [{ inputHash: 'i1', embedding: vectorLiteral(unit(3)) }]);
+      await store.cacheEmbeddings('m1', [{ inputHash: 'i1', embedding: vectorLiteral(unit(4)) }]); // first write wins
+      const hit = await store.cachedEmbeddings('m1', ['i1', 'i2']);
+      assert.deepEqual([...hit.keys()], ['i1']);
+      const v = JSON.parse(hit.get('i1')!) as number[];
+      assert.ok(Math.abs(v[3]! - 1) < 1e-6);
+      assert.equal((await store.cachedEmbeddings('m2', ['i1'])).size, 0);
+    });
+
+    describe('search', () => {
+      let cb: Codebase;
+      let other: Codebase;
+      before(async () => {
+        cb = await freshCodebase('/repo/search');
+        other = await freshCodebase('/repo/other');
+        const files: FileWrite[] = [];
+        // 600 chunks near axis 0; one in twenty is Python, so a language filter keeps 30 of them.
+        for (let f = 0; f < 60; f++) {
+          files.push(
+            file(`src/f${f}.${f % 20 === 0 ? 'py' : 'ts'}`, Array.from({ length: 10 }, (_, i) => ({
+              content: `function helper${f}_${i}() { return ${f * i}; }`,
+              vec: unit(0, (f * 10 + i) / 600),
+              language: f % 20 === 0 ? 'python' : 'typescript',
+            }))),
+          );
+        }
+        files.push(file('src/config.ts', [
+          { content: 'function parseConfigurationFile(path) { /* parse the configuration file */ }', vec: unit(5), symbol: 'parseConfigurationFile' },
+          { content: 'const configuration = {}', vec: unit(6) },
+        ]));
+        await store.replaceFiles(cb.id, files);
+        await store.replaceFiles(other.id, [file('src/config.ts', [{ content: 'parse configuration file elsewhere', vec: unit(0) }])]);
+        for (const c of [cb, other]) await store.refreshTermStats(c.id);
+        cb = (await store.codebase('/repo/search'))!;
+        other = (await store.codebase('/repo/other'))!;
+        assert.ok(await store.ensureHnsw(cb, DIM));
+        assert.ok(await store.ensureHnsw(other, DIM));
+      });
+
+      const searcher = () => new Searcher(db, async () => unit(0));
+
+      test('vector search uses the codebase HNSW index and never returns another codebase', async () => {
+        // With scans forbidden, the plan can only be the partial index: proves the query form matches it.
+        const plan = await db.transaction(async (tx) => {
+          await tx.query('SET LOCAL enable_seqscan = off');
+          await tx.query('SET LOCAL enable_bitmapscan = off');
+          await tx.query('SET LOCAL enable_sort = off');
+          return tx.query<Record<string, string>>(
+            `EXPLAIN SELECT id FROM chunks c WHERE c.codebase_id = ${cb.id}
+              ORDER BY c.embedding::vector(${DIM}) <=> '${vectorLiteral(unit(0))}'::vector(${DIM}) LIMIT 10`,
+          );
+        });
+        assert.match(plan.rows.map((r) => Object.values(r)[0]).join('\n'), new RegExp(hnswIndexName(cb.id)));
+        const hits = await searcher().search([cb], 'anything', { mode: 'vector', k: 10 });
+        assert.equal(hits.length, 10);
+        assert.ok(hits.every((h) => h.root === '/repo/search'));
+        assert.equal(hits[0]!.path, 'src/f0.py'); // the least tilted vector is the nearest
+        for (let i = 1; i < hits.length; i++) assert.ok(hits[i - 1]!.score >= hits[i]!.score);
+      });
+
+      test('filtered vector search returns k results when k exist (iterative scan)', async () => {
+        const hits = await searcher().search([cb], 'anything', { mode: 'vector', k: 25, language: 'python' });
+        assert.equal(hits.length, 25);
+        assert.ok(hits.every((h) => h.language === 'python'));
+        const globbed = await searcher().search([cb], 'anything', { mode: 'vector', k: 12, glob: 'src/f4*.ts' });
+        assert.equal(globbed.length, 12);
+        assert.ok(globbed.every((h) => /^src\/f4\d*\.ts$/.test(h.path)));
+      });
+
+      test('text search ranks chunks matching ANY term, best BM25 first', async () => {
+        const hits = await searcher().search([cb], 'how to parse the configuration file', { mode: 'text', k: 5 });
+        assert.equal(hits[0]!.symbol, 'parseConfigurationFile');
+        assert.ok(hits.some((h) => h.snippet.startsWith('const configuration')), 'a chunk with only one of the terms is found');
+        assert.ok(hits.every((h) => h.root === '/repo/search'));
+        const ident = await searcher().search([cb], 'parse_configuration_file', { mode: 'text', k: 1 });
+        assert.equal(ident[0]!.symbol, 'parseConfigurationFile');
+      });
+
+      test('hybrid fuses both lists', async () => {
+        const hits = await searcher().search([cb], 'parse configuration file', { mode: 'hybrid', k: 10 });
+        const paths = hits.map((h) => h.path);
+        assert.ok(paths.includes('src/config.ts'), 'text match present');
+        assert.ok(paths.includes('src/f0.py'), 'vector match present');
+        assert.equal(hits.length, 10);
+      });
+    });
+
+    test('resetting a codebase forgets its files, vectors and model', async () => {
+      const cb = await freshCodebase('/repo/reset');
+      await store.replaceFiles(cb.id, [file('a.ts', [{ content: 'a', vec: unit(0) }])]);
+      await store.ensureHnsw((await store.codebase('/repo/reset'))!, DIM);
+      await store.resetCodebase(cb.id);
+      const after = (await store.codebase('/repo/reset'))!;
+      assert.equal(after.modelHash, null);
+      assert.equal(after.hnswDim, null);
+      assert.deepEqual(await store.counts(cb.id), { files: 0, chunks: 0 });
+    });
+  });
+}
