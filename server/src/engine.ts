@@ -1,7 +1,7 @@
 import { realpath } from 'node:fs/promises';
 import { SemcodeError, errorMessage } from './errors';
 import { type Backend, type Embedder, openEmbedder } from './embed/embedder';
-import { resolveModel } from './embed/modelResolve';
+import { hashModelFiles, resolveModel } from './embed/modelResolve';
 import { createChunker } from './index/chunker';
 import { Indexer, type IndexOptions, type IndexSummary, assertSameModel, rebuildCommand } from './index/indexer';
 import type { Db } from './store/db';
@@ -100,7 +100,7 @@ export class Engine {
       for (const cb of codebases) assertSameModel(cb, this.embedder);
       return this.embedder;
     }
-    this.checkAskedModel(codebases);
+    await this.checkAskedModel(codebases);
     const embedder = await openEmbedder({ model: recordedModelRef(first.modelId!), backend: this.cfg.backend });
     try {
       for (const cb of codebases) assertSameModel(cb, embedder);
@@ -112,12 +112,14 @@ export class Engine {
     return embedder;
   }
 
-  /** An explicit --model on search/status must be the model the index was built with. */
-  checkAskedModel(codebases: Codebase[]): void {
+  /** An explicit --model on search/status must be the model the index was built with (same files). */
+  async checkAskedModel(codebases: Codebase[]): Promise<void> {
     if (!this.cfg.model) return;
     const asked = resolveModel(this.cfg.model);
+    const hash = asked.source === 'hub' ? null : await hashModelFiles(asked.dir);
     for (const cb of codebases) {
-      if (asked.id !== cb.modelId) {
+      if (!cb.modelHash) continue;
+      if (hash ? hash !== cb.modelHash : asked.id !== cb.modelId) {
         throw new SemcodeError(
           'model_mismatch',
           `--model ${asked.id} is not the model the index for ${cb.root} was built with (${cb.modelId}, dim ${cb.dimension}); ` +
@@ -140,7 +142,7 @@ export class Engine {
 
   async status(roots: string[] | null): Promise<CodebaseStatus[]> {
     const cbs = roots ? await this.codebasesFor(roots) : await this.store.codebases();
-    this.checkAskedModel(cbs);
+    await this.checkAskedModel(cbs);
     const out: CodebaseStatus[] = [];
     for (const cb of cbs) {
       const c = await this.store.counts(cb.id);
@@ -164,7 +166,11 @@ export class Engine {
   }
 }
 
-/** A recorded model id names either a local directory ('path:/abs/dir') or a hub id. */
+/**
+ * What to open for a recorded model id: 'default' is the model shipped with this installation (never
+ * SEMCODE_MODEL or a setting), 'path:/abs/dir' a local folder, anything else a hub id.
+ */
 export function recordedModelRef(modelId: string): string {
+  if (modelId === 'default') return resolveModel(undefined, undefined, { env: {} }).dir;
   return modelId.startsWith('path:') ? modelId.slice('path:'.length) : modelId;
 }

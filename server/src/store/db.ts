@@ -29,7 +29,13 @@ export interface Db extends Queryable {
  * Per-connection settings. Iterative HNSW scans (pgvector >= 0.8) make filtered vector searches return k
  * rows when k exist; ef_search 100 keeps recall@10 high at 100k chunks.
  */
-export const SESSION_SETTINGS = 'SET hnsw.iterative_scan = relaxed_order; SET hnsw.ef_search = 100';
+const SETTINGS: [string, string][] = [
+  ['hnsw.iterative_scan', 'relaxed_order'],
+  ['hnsw.ef_search', '100'],
+];
+export const SESSION_SETTINGS = SETTINGS.map(([k, v]) => `SET ${k} = ${v}`).join('; ');
+/** The same settings as libpq startup options. */
+export const SESSION_OPTIONS = SETTINGS.map(([k, v]) => `-c ${k}=${v}`).join(' ');
 
 /** Removes a password from a postgres URL so it can be printed. */
 export function redactUrl(url: string): string {

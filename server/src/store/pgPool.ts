@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { SemcodeError, errorMessage } from '../errors';
-import { type Db, type Queryable, type QueryResult, SESSION_SETTINGS, redactUrl } from './db';
+import { type Db, type Queryable, type QueryResult, SESSION_OPTIONS, redactUrl } from './db';
 
 export interface PoolOptions {
   /** connections at most; requests beyond it wait in the pool's queue */
@@ -59,13 +59,11 @@ export class PgPoolDb implements Db {
       idleTimeoutMillis: 30_000,
       statement_timeout: opts.statementTimeoutMs ?? 0,
       application_name: 'semcode',
+      // Set at connection start (custom settings are accepted before pgvector loads and kept after).
+      options: SESSION_OPTIONS,
     });
     // An idle client that loses its server must not crash the process.
     this.pool.on('error', () => {});
-    // node-postgres queues a client's queries, so these run before the first query that uses the client.
-    this.pool.on('connect', (c) => {
-      c.query(SESSION_SETTINGS).catch(() => {});
-    });
     this.q = new PgQueryable(this.pool, this.location);
   }
 

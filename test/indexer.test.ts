@@ -1,0 +1,153 @@
+// Incremental indexing end to end on real PGlite and real PostgreSQL + pgvector, with a real ONNX model
+// loaded through transformers.js in the worker thread. Model calls are counted, not guessed.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { Engine } from '../server/src/engine';
+import type { IndexSummary } from '../server/src/index/indexer';
+import type { DbTarget } from '../server/src/store/open';
+import { BACKENDS } from './helpers/backends';
+import { makeProject, tempDir, testModel, writeFile } from './helpers/workspace';
+
+for (const backend of BACKENDS) {
+  describe(`indexing on ${backend.name}`, () => {
+    let engine: Engine;
+    let cleanupDb: () => Promise<void>;
+    let target: DbTarget;
+    let model: string;
+    const work = tempDir('indexer');
+    const root = makeProject(join(work.dir, 'project'));
+    let first: IndexSummary;
+
+    const calls = () => engine.activeEmbedder!.stats.calls;
+    const texts = () => engine.activeEmbedder!.stats.texts;
+    const paths = async (q: string, k = 50) => (await engine.search([root], q, { mode: 'text', k })).map((h) => h.path);
+
+    before(async () => {
+      const made = await backend.create();
+      cleanupDb = made.cleanup;
+      target = made.target;
+      model = await testModel(32);
+      engine = await Engine.open({ db: made.target, model });
+      first = await engine.index({ roots: [root] });
+    });
+    after(async () => {
+      await engine?.close();
+      await cleanupDb?.();
+      work.cleanup();
+    });
+
+    test('a cold index embeds every chunk once and builds the HNSW index', async () => {
+      assert.equal(first.files, 11); // 10 fixtures and .gitignore
+      assert.equal(first.changedFiles, 11);
+      assert.ok(first.chunks > 20, `chunks ${first.chunks}`);
+      assert.equal(first.embedded + first.reused, first.chunks);
+      assert.equal(texts(), first.embedded);
+      assert.ok(first.hnswBuilt);
+      assert.ok(!(await paths('zorkmid')).length, '.gitignore respected');
+      const cb = (await engine.status([root]))[0]!;
+      assert.equal(cb.chunks, first.chunks);
+      assert.ok(cb.hnsw);
+    });
+
+    test('re-indexing an unchanged tree calls the model zero times', async () => {
+      const before = calls();
+      const s = await engine.index({ roots: [root] });
+      assert.equal(calls(), before);
+      assert.equal(s.embedded, 0);
+      assert.equal(s.unchangedFiles, 11);
+      assert.equal(s.chunks, first.chunks);
+    });
+
+    test('editing one file re-embeds only that file', async () => {
+      const before = texts();
+      writeFile(root, 'src/extra.py', 'def quuxblorp(a, b):\n    """Adds numbers."""\n    return a + b\n');
+      const s = await engine.index({ roots: [root] });
+      assert.equal(s.changedFiles, 1);
+      assert.equal(s.embedded, texts() - before);
+      assert.ok(s.embedded >= 1 && s.embedded <= 2, `embedded ${s.embedded}`);
+      assert.deepEqual(await paths('quuxblorp', 1), ['src/extra.py']);
+
+      const before2 = texts();
+      writeFile(root, 'src/extra.py', 'def plughwarble(a, b):\n    """Adds numbers."""\n    return a + b\n');
+      const s2 = await engine.index({ roots: [root] });
+      assert.equal(s2.changedFiles, 1);
+      assert.equal(texts() - before2, s2.embedded);
+      assert.ok(s2.embedded >= 1 && s2.embedded <= 2);
+      assert.deepEqual(await paths('quuxblorp'), []);
+      assert.deepEqual(await paths('plughwarble', 1), ['src/extra.py']);
+    });
+
+    test('renaming a file re-embeds that file only and the old path disappears', async () => {
+      const before = texts();
+      renameSync(join(root, 'src/extra.py'), join(root, 'src/moved.py'));
+      const s = await engine.index({ roots: [root] });
+      assert.equal(s.changedFiles, 1);
+      assert.equal(s.deletedFiles, 1);
+      assert.ok(s.embedded >= 1 && s.embedded <= 2);
+      assert.equal(texts() - before, s.embedded);
+      assert.deepEqual(await paths('plughwarble'), ['src/moved.py']);
+    });
+
+    test('deleting a file removes it from results without model calls', async () => {
+      const before = calls();
+      rmSync(join(root, 'src/moved.py'));
+      const s = await engine.index({ roots: [root] });
+      assert.equal(calls(), before);
+      assert.equal(s.deletedFiles, 1);
+      assert.deepEqual(await paths('plughwarble'), []);
+      const all = await engine.search([root], 'function', { mode: 'vector', k: 200 });
+      assert.ok(all.every((h) => h.path !== 'src/moved.py'));
+    });
+
+    test('identical model inputs in another root reuse the cache', async () => {
+      const twin = makeProject(join(work.dir, 'twin'));
+      const before = calls();
+      const s = await engine.index({ roots: [twin] });
+      assert.equal(calls(), before, 'no model call for inputs already embedded');
+      assert.equal(s.embedded, 0);
+      assert.equal(s.reused, s.chunks);
+      assert.equal(s.chunks, first.chunks);
+      // ... and the twin is its own codebase: results never leak across roots.
+      const hits = await engine.search([twin], 'cache', { mode: 'hybrid', k: 20 });
+      assert.ok(hits.length > 0 && hits.every((h) => h.root.endsWith('twin')));
+    });
+
+    test('all three search modes find a function by its words', async () => {
+      for (const mode of ['text', 'vector', 'hybrid'] as const) {
+        const hits = await engine.search([root], 'ring buffer push', { mode, k: 5 });
+        assert.equal(hits.length, 5, mode);
+        for (const h of hits) {
+          assert.ok(h.startLine >= 1 && h.endLine >= h.startLine);
+          assert.ok(typeof h.snippet === 'string' && h.snippet.length > 0);
+        }
+      }
+      const text = await engine.search([root], 'ring buffer push', { mode: 'text', k: 3 });
+      assert.equal(text[0]!.path, 'src/ringbuf.c');
+      const filtered = await engine.search([root], 'ring buffer push', { mode: 'hybrid', k: 50, language: 'python' });
+      assert.ok(filtered.length > 0 && filtered.every((h) => h.language === 'python'));
+      const globbed = await engine.search([root], 'ring buffer push', { mode: 'vector', k: 50, glob: '*.go' });
+      assert.ok(globbed.length > 0 && globbed.every((h) => h.path.endsWith('.go')));
+    });
+
+    test('another model (other dimension) is refused with both names and the rebuild command, and --rebuild switches', async () => {
+      const other = await testModel(16, 2);
+      await engine.close();
+      engine = await Engine.open({ db: target, model: other });
+      await assert.rejects(engine.index({ roots: [root] }), (e: Error & { code?: string }) => {
+        assert.equal(e.code, 'model_mismatch');
+        assert.match(e.message, /dim 32/);
+        assert.match(e.message, /dim 16/);
+        assert.match(e.message, /--rebuild/);
+        return true;
+      });
+      await assert.rejects(engine.search([root], 'x', { mode: 'vector' }), /model/);
+      const s = await engine.index({ roots: [root], rebuild: true });
+      assert.equal(s.dimension, 16);
+      assert.equal(s.embedded + s.reused, s.chunks);
+      const hits = await engine.search([root], 'ring buffer', { mode: 'vector', k: 3 });
+      assert.equal(hits.length, 3);
+    });
+  });
+}
