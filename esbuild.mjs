@@ -32,6 +32,8 @@ const common = {
 const entries = [
   { entryPoints: ['server/src/cli/cli.ts'], outfile: 'dist/cli.js' },
   { entryPoints: ['server/src/embed/embedWorker.ts'], outfile: 'dist/embedWorker.js' },
+  { entryPoints: ['server/src/lsp/server.ts'], outfile: 'dist/server.js' },
+  { entryPoints: ['client/src/extension.ts'], outfile: 'dist/client.js' },
 ];
 
 const contexts = await Promise.all(entries.map((e) => esbuild.context({ ...common, ...e })));

@@ -2,7 +2,7 @@ import { realpath } from 'node:fs/promises';
 import { SemcodeError, errorMessage } from './errors';
 import { type Backend, type Embedder, openEmbedder } from './embed/embedder';
 import { hashModelFiles, resolveModel } from './embed/modelResolve';
-import { createChunker } from './index/chunker';
+import { type Chunker, createChunker } from './index/chunker';
 import { Indexer, type IndexOptions, type IndexSummary, assertSameModel, rebuildCommand } from './index/indexer';
 import type { Db } from './store/db';
 import { type Codebase, IndexStore } from './store/indexStore';
@@ -35,6 +35,7 @@ export interface CodebaseStatus {
 export class Engine {
   readonly store: IndexStore;
   private embedder: Embedder | null = null;
+  private chunker: Promise<Chunker> | null = null;
 
   private constructor(
     readonly db: Db,
@@ -59,8 +60,8 @@ export class Engine {
 
   async index(opts: IndexOptions): Promise<IndexSummary> {
     const embedder = await this.configuredEmbedder();
-    const chunker = await createChunker();
-    return new Indexer(this.store, embedder, chunker).index(opts);
+    this.chunker ??= createChunker();
+    return new Indexer(this.store, embedder, await this.chunker).index(opts);
   }
 
   /** The indexed codebases for these roots; a root never indexed is a clear error. */

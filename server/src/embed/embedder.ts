@@ -48,7 +48,8 @@ function spawnWorker(): Worker {
   if (!existsSync(file)) {
     throw new SemcodeError('inference_failed', `embedding worker script not found: ${file} (the package is incomplete)`);
   }
-  const entry = isTs ? `require(${JSON.stringify(require.resolve('tsx/cjs'))}); require(${JSON.stringify(file)});` : file;
+  const tsxHook = ['tsx', 'cjs'].join('/'); // only needed from source; kept out of the bundle's view
+  const entry = isTs ? `require(${JSON.stringify(require.resolve(tsxHook))}); require(${JSON.stringify(file)});` : file;
   // stdout is captured and sent to stderr: a language server talks over stdout, and a stray log line from a
   // library in the worker would corrupt the protocol.
   const w = new Worker(entry, { eval: isTs, workerData: { semcodeEmbedWorker: true }, execArgv: [], stdout: true, stderr: true });
