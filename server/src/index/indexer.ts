@@ -47,8 +47,20 @@ export interface IndexSummary {
   ignored: number;
   hnswBuilt: boolean;
   seconds: number;
+  /** where the time went, in seconds (embed, cache and store overlap with walking and chunking) */
+  timings: IndexTimings;
   modelId: string;
   dimension: number;
+}
+
+export interface IndexTimings {
+  walkAndHash: number;
+  chunk: number;
+  embed: number;
+  cache: number;
+  store: number;
+  termStats: number;
+  hnsw: number;
 }
 
 interface PendingFile {
@@ -90,6 +102,8 @@ export function assertSameModel(cb: Codebase, model: { modelId: string; modelHas
  * embedding in the worker thread and with database writes.
  */
 export class Indexer {
+  private timed: <T>(key: keyof IndexTimings, fn: () => Promise<T>) => Promise<T> = (_k, fn) => fn();
+
   constructor(
     private readonly store: IndexStore,
     private readonly model: IndexModel,
@@ -105,6 +119,16 @@ export class Indexer {
     const totals = { files: 0, changed: 0, unchanged: 0, deleted: 0, embedded: 0, reused: 0 };
     let hnswBuilt = false;
     const roots: string[] = [];
+    const timings: IndexTimings = { walkAndHash: 0, chunk: 0, embed: 0, cache: 0, store: 0, termStats: 0, hnsw: 0 };
+    const timed = async <T>(key: keyof IndexTimings, fn: () => Promise<T>): Promise<T> => {
+      const t = performance.now();
+      try {
+        return await fn();
+      } finally {
+        timings[key] += (performance.now() - t) / 1000;
+      }
+    };
+    this.timed = timed;
 
     const queue = new LocalQueue<EmbedJob>(async (job) => {
       const n = await this.embedAndStore(job, totals);
@@ -124,7 +148,9 @@ export class Indexer {
         batch = [];
         batchChunks = 0;
       };
+      let mark = performance.now();
       for await (const file of walker.walk(root)) {
+        timings.walkAndHash += (performance.now() - mark) / 1000;
         if (!codebase) {
           codebase = await this.openCodebase(file.root, !!opts.rebuild);
           known = await this.store.fileHashes(codebase.id);
@@ -138,8 +164,10 @@ export class Indexer {
         const contentHash = sha256(file.bytes);
         if (known.get(file.relPath) === contentHash) {
           totals.unchanged++;
+          mark = performance.now();
           continue;
         }
+        const chunkStart = performance.now();
         totals.changed++;
         progress.filesChanged++;
         const text = file.text.includes('\0') ? file.text.replace(/\0/g, '\uFFFD') : file.text; // PostgreSQL text holds no NUL
@@ -156,8 +184,10 @@ export class Indexer {
         });
         batchChunks += chunks.length;
         progress.chunksQueued += chunks.length;
+        timings.chunk += (performance.now() - chunkStart) / 1000;
         if (batchChunks >= jobChunks) await flush();
         if (progress.filesSeen % 200 === 0) report();
+        mark = performance.now();
       }
       // A root without any indexable file still gets a codebase (so searching it says "no results").
       codebase ??= await this.openCodebaseForEmptyRoot(root, !!opts.rebuild, roots);
@@ -168,9 +198,9 @@ export class Indexer {
       const gone = [...known.keys()].filter((p) => !seen.has(p));
       await this.store.deleteFiles(codebase.id, gone);
       totals.deleted += gone.length;
-      if (totals.changed || gone.length || !codebase.indexedAt) await this.store.refreshTermStats(codebase.id);
+      if (totals.changed || gone.length || !codebase.indexedAt) await timed('termStats', () => this.store.refreshTermStats(codebase!.id));
       const counts = await this.store.counts(codebase.id);
-      if (counts.chunks > 0 && (await this.store.ensureHnsw(codebase, this.model.dimension))) hnswBuilt = true;
+      if (counts.chunks > 0 && (await timed('hnsw', () => this.store.ensureHnsw(codebase!, this.model.dimension)))) hnswBuilt = true;
     }
     await queue.drain();
 
@@ -189,6 +219,7 @@ export class Indexer {
       ignored: walker.stats.ignored,
       hnswBuilt,
       seconds: (performance.now() - started) / 1000,
+      timings,
       modelId: this.model.modelId,
       dimension: this.model.dimension,
     };
@@ -219,7 +250,7 @@ export class Indexer {
   private async embedAndStore(job: EmbedJob, totals: { embedded: number; reused: number }): Promise<number> {
     const { modelHash } = this.model;
     const allHashes = job.files.flatMap((f) => f.inputHashes);
-    const vectors = await this.store.cachedEmbeddings(modelHash, [...new Set(allHashes)]);
+    const vectors = await this.timed('cache', () => this.store.cachedEmbeddings(modelHash, [...new Set(allHashes)]));
     const missing = new Map<string, string>();
     for (const f of job.files) {
       f.inputHashes.forEach((h, i) => {
@@ -228,7 +259,7 @@ export class Indexer {
     }
     if (missing.size) {
       const hashes = [...missing.keys()];
-      const embedded = await this.model.embed([...missing.values()]);
+      const embedded = await this.timed('embed', () => this.model.embed([...missing.values()]));
       if (embedded.length !== hashes.length) {
         throw new SemcodeError('model_output', `model returned ${embedded.length} vectors for ${hashes.length} inputs`);
       }
@@ -240,7 +271,7 @@ export class Indexer {
         return { inputHash: h, embedding: vectorLiteral(v) };
       });
       for (const e of fresh) vectors.set(e.inputHash, e.embedding);
-      await this.store.cacheEmbeddings(modelHash, fresh);
+      await this.timed('cache', () => this.store.cacheEmbeddings(modelHash, fresh));
       totals.embedded += fresh.length;
     }
     totals.reused += allHashes.length - missing.size;
@@ -265,7 +296,7 @@ export class Indexer {
         };
       }),
     }));
-    await this.store.replaceFiles(job.codebase.id, writes);
+    await this.timed('store', () => this.store.replaceFiles(job.codebase.id, writes));
     return allHashes.length;
   }
 }

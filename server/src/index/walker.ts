@@ -432,12 +432,16 @@ export class Walker {
       }
       const bytes = got === buf.length ? buf : buf.subarray(0, got);
       if (bytes.subarray(0, BINARY_SNIFF_BYTES).includes(0)) return this.skip('binary');
+      // Decoded on first use: an unchanged file is only hashed, so a no-change re-index never decodes.
+      let text: string | undefined;
       return {
         root,
         relPath: c.relPath,
         absPath: c.absPath,
         bytes,
-        text: utf8.decode(bytes),
+        get text() {
+          return (text ??= utf8.decode(bytes));
+        },
         size: bytes.length,
         mtimeMs: st.mtimeMs,
       };

@@ -15,6 +15,7 @@ test('punctuation and over-long runs are not words', () => {
 });
 
 test('search text counts words; query terms are distinct', () => {
-  assert.deepEqual(searchText('getUser getUser'), { text: 'getuser get user getuser get user', words: 6 });
+  assert.deepEqual(searchText('getUser getUser'), { text: 'getuser:1,4 get:2,5 user:3,6', words: 6 });
+  assert.deepEqual(searchText(''), { text: '', words: 0 });
   assert.deepEqual(queryTerms('get the user, get it'), ['get', 'the', 'user', 'it']);
 });

@@ -22,6 +22,7 @@ export interface StoredChunk {
   content: string;
   contentHash: string;
   embedding: string;
+  /** tsvector literal of the chunk's words (search/terms.ts) */
   searchText: string;
   words: number;
 }
@@ -37,8 +38,11 @@ export interface FileWrite {
 const CODEBASE_COLUMNS = `id, root, model_id AS "modelId", model_hash AS "modelHash", dimension, hnsw_dim AS "hnswDim",
   n_chunks AS "nChunks", avg_tokens AS "avgTokens", indexed_at AS "indexedAt"`;
 
+/** pgvector's text form. Nine significant digits give back the exact float32 and parse faster than 17. */
 export function vectorLiteral(v: ArrayLike<number>): string {
-  return `[${Array.prototype.join.call(v, ',')}]`;
+  let s = '[';
+  for (let i = 0; i < v.length; i++) s += (i ? ',' : '') + (v[i] === 0 ? '0' : v[i]!.toPrecision(9));
+  return `${s}]`;
 }
 
 export function hnswIndexName(codebaseId: number): string {
@@ -227,7 +231,7 @@ async function insertChunks(tx: Queryable, codebaseId: number, files: FileWrite[
     `INSERT INTO chunks (codebase_id, path, start_line, end_line, symbol, kind, language, content, content_hash,
                          embedding, tsv, n_tokens)
      SELECT $1, t.path, t.s, t.e, t.sym, t.kind, t.lang, t.content, t.hash, t.emb::vector,
-            to_tsvector('simple', t.st), t.n
+            t.st::tsvector, t.n
        FROM unnest($2::text[], $3::int[], $4::int[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
                    $10::text[], $11::text[], $12::int[]) AS t(path, s, e, sym, kind, lang, content, hash, emb, st, n)`,
     [codebaseId, cols.path, cols.s, cols.e, cols.sym, cols.kind, cols.lang, cols.content, cols.hash, cols.emb, cols.st, cols.n],
