@@ -112,7 +112,7 @@ describe('semcode CLI', () => {
     assert.match(r.stderr, /database unreachable at postgres:\/\/postgres@127\.0\.0\.1:1\/semcode/);
   });
 
-  test('a database that does not exist leaves no partial rows anywhere and exits 2', async () => {
+  test('a database that does not exist exits 2 as unreachable', async () => {
     const db = await createTestDatabase();
     try {
       const url = db.url.replace(/\/([^/]+)$/, '/$1_missing');

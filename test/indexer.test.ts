@@ -151,3 +151,58 @@ for (const backend of BACKENDS) {
     });
   });
 }
+
+describe('losing the database in the middle of indexing (postgres)', () => {
+  test('fails with a clear error and leaves every file either fully indexed or absent', async () => {
+    const { createTestDatabase, adminUrl } = await import('./helpers/pg');
+    const pg = (await import('pg')).default;
+    const { createChunker } = await import('../server/src/index/chunker');
+    const { readFileSync, readdirSync } = await import('node:fs');
+    const db = await createTestDatabase();
+    const work = tempDir('dbloss');
+    try {
+      const root = join(work.dir, 'p');
+      // Enough files for several jobs of 8 chunks, so the connection dies between committed jobs.
+      for (let copy = 0; copy < 6; copy++) makeProject(join(root, `copy${copy}`));
+      const engine = await Engine.open({ db: { url: db.url }, model: await testModel(32) });
+      const admin = new pg.Client({ connectionString: adminUrl() });
+      await admin.connect();
+      let killed: Promise<unknown> | null = null;
+      await assert.rejects(
+        engine.index({
+          roots: [root],
+          jobChunks: 8,
+          onProgress: (p) => {
+            if (!killed && p.chunksDone > 0) {
+              killed = admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [
+                db.url.split('/').pop(),
+              ]);
+            }
+          },
+        }),
+        (e: Error & { code?: string }) => e.code === 'db_unreachable' || e.code === 'db_error',
+      );
+      assert.ok(killed, 'the connection was cut mid-run');
+      await killed;
+      await admin.end();
+      await engine.close().catch(() => {});
+
+      // Every file row has exactly the chunks the chunker makes for it: no half-written file.
+      const check = new pg.Client({ connectionString: db.url });
+      await check.connect();
+      const rows = (await check.query('SELECT f.path, count(c.id)::int AS n FROM files f LEFT JOIN chunks c USING (codebase_id, path) GROUP BY f.path')).rows;
+      await check.end();
+      assert.ok(rows.length > 0, 'some jobs committed before the cut');
+      const chunker = await createChunker();
+      for (const r of rows as { path: string; n: number }[]) {
+        const expected = chunker.chunk(r.path, readFileSync(join(root, r.path), 'utf8')).length;
+        assert.equal(r.n, expected, r.path);
+      }
+      const total = readdirSync(root).length * 11;
+      assert.ok(rows.length < total, `not everything was indexed (${rows.length} of ${total})`);
+    } finally {
+      await db.drop();
+      work.cleanup();
+    }
+  });
+});
