@@ -65,6 +65,7 @@ export class Searcher {
   async search(codebases: Codebase[], query: string, opts: SearchOptions = {}): Promise<SearchHit[]> {
     const k = Math.max(1, Math.min(opts.k ?? 10, 1000));
     const mode = opts.mode ?? 'hybrid';
+    if (!SEARCH_MODES.includes(mode)) throw new SemcodeError('usage', `unknown search mode ${String(mode)}: use ${SEARCH_MODES.join(', ')}`);
     let vector: string | null = null;
     if (mode !== 'text') {
       if (!this.embedQuery) throw new SemcodeError('usage', `search mode ${mode} needs a model`);
