@@ -63,8 +63,13 @@ export interface Chunker {
 export const MAX_CHUNK_CHARS = 8000;
 /** Files larger than this are not parsed (time and memory), only windowed. */
 const MAX_PARSE_CHARS = 1_500_000;
-/** A parse taking longer than this is abandoned for line windows (pathological inputs take seconds). */
-const PARSE_BUDGET_MS = 1500;
+/**
+ * A parse taking longer than this is abandoned for line windows. Only a safety net: the same content must
+ * give the same chunks on a busy machine, so minified code is recognised by its shape (below), not by time.
+ */
+const PARSE_BUDGET_MS = 20_000;
+/** Average characters per line above which a file is minified or generated: windowed, not parsed. */
+const MINIFIED_CHARS_PER_LINE = 400;
 /** Nested classes up to this many lines stay inline in their parent's chunk. */
 const NESTED_CLASS_INLINE_LINES = 3;
 
@@ -401,6 +406,7 @@ class TreeSitterChunker implements Chunker {
   private symbolPieces(src: SourceText, language: CodeLanguage): Piece[] | null {
     const parser = this.parsers.get(language);
     if (!parser) return null;
+    if (src.normalized.length / Math.max(1, src.lines.length) > MINIFIED_CHARS_PER_LINE) return null;
     const deadline = Date.now() + PARSE_BUDGET_MS;
     let tree;
     try {
