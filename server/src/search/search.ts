@@ -37,7 +37,7 @@ const RRF_K = 60;
 const BM25_K1 = 1.2;
 const BM25_B = 0.75;
 /** Query terms in more than this share of chunks don't generate candidates (they still score). */
-const COMMON_TERM_SHARE = 0.1;
+const COMMON_TERM_SHARE = 0.05;
 /** Upper bound on rows scored by BM25 per query, so a vague query cannot scan the whole codebase. */
 const TEXT_CANDIDATES = 5000;
 
@@ -145,9 +145,14 @@ export class Searcher {
           WHERE c.codebase_id = ${id} AND c.tsv @@ to_tsquery('simple', $3)${filter.sql}
           LIMIT ${TEXT_CANDIDATES}),
        scored AS (
-         SELECT cand.id, sum(q.idf * (u.tf * ${BM25_K1 + 1}) / (u.tf + ${BM25_K1} * (1 - ${BM25_B} + ${BM25_B} * cand.n_tokens / ${avg}))) AS score
+         -- setweight + ts_filter cut each candidate's tsvector down to the query's lexemes in C, so only
+         -- those few rows are unnested (unnesting whole tsvectors cost 4x more).
+         SELECT cand.id, sum(q.idf * (u.tf * ${BM25_K1 + 1}::float8)
+                  / (u.tf + ${BM25_K1}::float8 * (1 - ${BM25_B}::float8 + ${BM25_B}::float8 * cand.n_tokens / ${avg}::float8))) AS score
            FROM cand
-           CROSS JOIN LATERAL (SELECT lexeme, coalesce(array_length(positions, 1), 1) AS tf FROM unnest(cand.tsv)) u
+           CROSS JOIN LATERAL (
+             SELECT lexeme, coalesce(array_length(positions, 1), 1)::float8 AS tf
+               FROM unnest(ts_filter(setweight(cand.tsv, 'A', $1::text[]), '{a}'))) u
            JOIN q ON q.lexeme = u.lexeme
           GROUP BY cand.id
           ORDER BY score DESC
