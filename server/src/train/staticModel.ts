@@ -119,9 +119,10 @@ export class StaticModel {
     const { counts, acc, table, dim, weights } = this;
     for (let t = 0; t < ids.length; t++) {
       const id = ids[t]!;
-      if (id < 0 || id >= this.vocabSize) throw new Error(`token id ${id} outside the vocabulary (${this.vocabSize})`);
-      counts[id]!++;
+      // checked before any count changes, so a bad id cannot leave the scratch counts dirty
+      if (!(id >= 0 && id < this.vocabSize)) throw new Error(`token id ${id} outside the vocabulary (${this.vocabSize})`);
     }
+    for (let t = 0; t < ids.length; t++) counts[ids[t]!]!++;
     acc.fill(0);
     for (let t = 0; t < ids.length; t++) {
       const id = ids[t]!;
