@@ -167,6 +167,7 @@ describe('losing the database in the middle of indexing (postgres)', () => {
       const engine = await Engine.open({ db: { url: db.url }, model: await testModel(32) });
       const admin = new pg.Client({ connectionString: adminUrl() });
       await admin.connect();
+      const dbName = db.url.split('/').pop()!;
       let killed: Promise<unknown> | null = null;
       await assert.rejects(
         engine.index({
@@ -174,9 +175,10 @@ describe('losing the database in the middle of indexing (postgres)', () => {
           jobChunks: 8,
           onProgress: (p) => {
             if (!killed && p.chunksDone > 0) {
-              killed = admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [
-                db.url.split('/').pop(),
-              ]);
+              // Refuse new connections, then cut the open ones: the pool cannot reconnect its way around it.
+              killed = admin
+                .query(`ALTER DATABASE "${dbName}" ALLOW_CONNECTIONS false`)
+                .then(() => admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [dbName]));
             }
           },
         }),
@@ -184,6 +186,7 @@ describe('losing the database in the middle of indexing (postgres)', () => {
       );
       assert.ok(killed, 'the connection was cut mid-run');
       await killed;
+      await admin.query(`ALTER DATABASE "${dbName}" ALLOW_CONNECTIONS true`);
       await admin.end();
       await engine.close().catch(() => {});
 

@@ -2,7 +2,7 @@ import { SemcodeError } from '../errors';
 import { modelInput, sha256 } from '../embed/input';
 import { LocalQueue } from '../jobs/queue';
 import { searchText } from '../search/terms';
-import { type Codebase, type FileWrite, IndexStore, vectorLiteral } from '../store/indexStore';
+import { type Codebase, type FileWrite, IndexStore, type StoredChunk, vectorLiteral } from '../store/indexStore';
 import type { Chunker } from './chunker';
 import type { Chunk } from './types';
 import { type SkipReason, type WalkOptions, Walker } from './walker';
@@ -76,6 +76,23 @@ interface PendingFile {
 interface EmbedJob {
   codebase: Codebase;
   files: PendingFile[];
+}
+
+/** A chunk as stored: its vector literal and its full-text words (symbol and path count as text too). */
+export function storedChunk(c: Chunk, embedding: string): StoredChunk {
+  const st = searchText(c.symbol ? `${c.symbol} ${c.path} ${c.content}` : `${c.path} ${c.content}`);
+  return {
+    startLine: c.startLine,
+    endLine: c.endLine,
+    symbol: c.symbol,
+    kind: c.kind,
+    language: c.language,
+    content: c.content,
+    contentHash: c.hash,
+    embedding,
+    searchText: st.text,
+    words: st.words,
+  };
 }
 
 /** Rebuild hint used by every model-mismatch message. */
@@ -280,21 +297,7 @@ export class Indexer {
       contentHash: f.contentHash,
       size: f.size,
       language: f.language,
-      chunks: f.chunks.map((c, i) => {
-        const st = searchText(c.symbol ? `${c.symbol} ${c.path} ${c.content}` : `${c.path} ${c.content}`);
-        return {
-          startLine: c.startLine,
-          endLine: c.endLine,
-          symbol: c.symbol,
-          kind: c.kind,
-          language: c.language,
-          content: c.content,
-          contentHash: c.hash,
-          embedding: vectors.get(f.inputHashes[i]!)!,
-          searchText: st.text,
-          words: st.words,
-        };
-      }),
+      chunks: f.chunks.map((c, i) => storedChunk(c, vectors.get(f.inputHashes[i]!)!)),
     }));
     await this.timed('store', () => this.store.replaceFiles(job.codebase.id, writes));
     return allHashes.length;

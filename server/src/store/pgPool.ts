@@ -95,6 +95,12 @@ export class PgPoolDb implements Db {
     }
     const tx = new PgQueryable(client, this.location);
     let broken = false;
+    // A checked-out client whose connection dies emits 'error'; unheard, that would crash the process.
+    // The query in flight rejects on its own; the client must just not go back to the pool.
+    const onError = () => {
+      broken = true;
+    };
+    client.on('error', onError);
     try {
       await tx.query('BEGIN');
       const out = await fn(tx);
@@ -108,6 +114,7 @@ export class PgPoolDb implements Db {
       }
       throw e instanceof SemcodeError ? e : pgError(e, this.location);
     } finally {
+      client.removeListener('error', onError);
       client.release(broken || undefined);
     }
   }
