@@ -26,7 +26,8 @@ import { isVendoredHoldout } from '../../server/src/train/holdout';
 import { dedupePairs, minePairs, newMineStats, splitBySource, type Pair } from '../../server/src/train/pairs';
 
 interface SourceEntry {
-  id: string;
+  /** absent in fetch.ts's output: the directory name then */
+  id?: string;
   kind?: string;
   name?: string;
   version?: string;
@@ -81,19 +82,23 @@ function parseArgs(argv: string[]): Args {
 }
 
 /** Where a sources.json entry's files are: `dir` absolute, else relative to the cache, else sources/<id>. */
-function sourceDir(cache: string, s: SourceEntry): string {
+function sourceDir(cache: string, s: SourceEntry & { id: string }): string {
   if (path.isAbsolute(s.dir)) return s.dir;
   const rel = path.resolve(cache, s.dir);
   if (existsSync(rel)) return rel;
   return path.join(cache, 'sources', s.id);
 }
 
-function readSources(cache: string): SourceEntry[] {
+function readSources(cache: string): (SourceEntry & { id: string })[] {
   const file = path.join(cache, 'sources.json');
   if (!existsSync(file)) usage(`${file} not found (fetch the corpus first, or mine local trees with --roots)`);
-  const list = JSON.parse(readFileSync(file, 'utf8')) as SourceEntry[];
-  if (!Array.isArray(list)) throw new Error(`${file}: expected an array of sources`);
-  return [...list].sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+  // fetch.ts writes { manifest, sources: [...] } whose entries are named by their directory.
+  const parsed = JSON.parse(readFileSync(file, 'utf8')) as SourceEntry[] | { sources?: SourceEntry[] };
+  const list = Array.isArray(parsed) ? parsed : parsed.sources;
+  if (!Array.isArray(list)) throw new Error(`${file}: expected a list of sources`);
+  return list
+    .map((s) => ({ ...s, id: s.id ?? path.basename(s.dir) }))
+    .sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
 }
 
 async function main(): Promise<void> {
