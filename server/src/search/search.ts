@@ -215,11 +215,11 @@ function toHit(root: string, r: Row): SearchHit {
   };
 }
 
-/** The first line that says something: skips blank lines and lone braces. */
+/** The first line that says something: skips blank lines, braces and bare comment markers like `/**`. */
 export function snippetOf(content: string): string {
   for (const line of content.split(/\r\n|\n|\r/)) {
-    const t = line.trim();
-    if (t.length > 1) return t.length > 160 ? `${t.slice(0, 157)}...` : t;
+    const t = line.trim().replace(/^(\/\*+|\*+|\/\/+|#+)\s*/, '');
+    if (/[A-Za-z0-9]/.test(t)) return t.length > 160 ? `${t.slice(0, 157)}...` : t;
   }
   return content.trim().slice(0, 160);
 }
