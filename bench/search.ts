@@ -49,6 +49,7 @@ import { isCodeLanguage, languageForPath } from '../server/src/index/languages';
 import { Walker } from '../server/src/index/walker';
 import { SEARCH_MODES, type SearchMode, Searcher } from '../server/src/search/search';
 import { storedChunk } from '../server/src/index/indexer';
+import { mulberry32 } from '../server/src/train/random';
 import type { Chunk } from '../server/src/index/types';
 import type { Db } from '../server/src/store/db';
 import { type Codebase, type FileWrite, hnswIndexName, vectorLiteral } from '../server/src/store/indexStore';
@@ -178,17 +179,7 @@ function ms(x: number): string {
   return Number.isFinite(x) ? x.toFixed(1) : '-';
 }
 
-/** Seeded PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 function nproc(): string {
   try {

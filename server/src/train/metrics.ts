@@ -3,6 +3,7 @@
  * answer per query, a paired bootstrap to tell whether a change helps, and an in-memory Okapi BM25 baseline
  * scored like the server's text search (server/src/search/search.ts: same words, k1, b and idf).
  */
+import { mulberry32 } from './random';
 import { queryTerms, wordsOf } from '../search/terms';
 
 function checkK(k: number): void {
@@ -30,17 +31,8 @@ export function recallAt(ranks: number[], k: number): number {
   return hits / ranks.length;
 }
 
-/** mulberry32: small, fast and good enough to draw bootstrap indices; the same seed gives the same draws. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded PRNG for bootstrap draws. */
+export const seededRandom = mulberry32;
 
 /**
  * Paired bootstrap over queries: resamples query indices with replacement and returns the share of

@@ -22,17 +22,9 @@ export function poolFactor(tf: number, pooling: Pooling): number {
   return pooling === 'mean' ? tf : 1 + Math.log(tf);
 }
 
-/** mulberry32: a small, fast PRNG with identical output on every platform. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from './random';
+
+export { mulberry32 };
 
 /** Standard normal draws (Box–Muller) from a seeded uniform source. */
 export function normalSource(uniform: () => number): () => number {
