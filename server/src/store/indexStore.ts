@@ -153,12 +153,21 @@ export class IndexStore {
     const name = hnswIndexName(codebase.id);
     const id = Math.trunc(codebase.id);
     const dim = Math.trunc(dimension);
-    await this.db.query(`DROP INDEX IF EXISTS ${name}`);
-    await this.db.query(
-      `CREATE INDEX ${name} ON chunks USING hnsw ((embedding::vector(${dim})) vector_cosine_ops)
-       WITH (m = 16, ef_construction = 64) WHERE codebase_id = ${id}`,
-    );
-    await this.db.query('UPDATE codebases SET hnsw_dim = $2 WHERE id = $1', [id, dim]);
+    await this.db.transaction(async (tx) => {
+      const rows = (await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM chunks WHERE codebase_id = $1', [id])).rows[0]!.n;
+      // A graph that outgrows maintenance_work_mem spills to disk: 2.5x slower at 100k chunks with the 64 MB
+      // default. Size it to the graph (about dim*4 + 1 KiB per row), capped: PGlite shares this process.
+      const cap = this.db.kind === 'pglite' ? 512 : 1024;
+      const mb = Math.min(cap, Math.max(64, Math.ceil((rows * (dim * 4 + 1024) * 1.25) / 2 ** 20)));
+      await tx.query(`SET LOCAL maintenance_work_mem = '${mb}MB'`);
+      await tx.query(`DROP INDEX IF EXISTS ${name}`);
+      // ef_construction 128: with 64, recall@10 at 100k chunks was 0.905-0.95 at ef_search 200 (0.98 with 128).
+      await tx.query(
+        `CREATE INDEX ${name} ON chunks USING hnsw ((embedding::vector(${dim})) vector_cosine_ops)
+         WITH (m = 16, ef_construction = 128) WHERE codebase_id = ${id}`,
+      );
+      await tx.query('UPDATE codebases SET hnsw_dim = $2 WHERE id = $1', [id, dim]);
+    });
     codebase.hnswDim = dim;
     return true;
   }
