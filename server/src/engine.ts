@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { SemcodeError, errorMessage } from './errors';
 import { type Backend, type Embedder, openEmbedder } from './embed/embedder';
@@ -7,6 +8,7 @@ import { Indexer, type IndexOptions, type IndexSummary, assertSameModel, rebuild
 import type { Db } from './store/db';
 import { type Codebase, IndexStore } from './store/indexStore';
 import { type DbTarget, openDb } from './store/open';
+import { type ModelVersion, versionOfModel } from './train/versions';
 import { type SearchHit, type SearchOptions, Searcher } from './search/search';
 
 export interface EngineConfig {
@@ -26,6 +28,8 @@ export interface CodebaseStatus {
   chunks: number;
   hnsw: boolean;
   indexedAt: string | null;
+  /** the fine-tuned version the index uses (semcode train), null for a stock model */
+  modelVersion: string | null;
 }
 
 /**
@@ -54,14 +58,90 @@ export class Engine {
 
   /** Opens the model the user asked for (flag, setting, env, shipped default) for indexing. */
   async configuredEmbedder(): Promise<Embedder> {
-    this.embedder ??= await openEmbedder({ model: this.cfg.model, setting: this.cfg.modelSetting, backend: this.cfg.backend });
+    const want = resolveModel(this.cfg.model, this.cfg.modelSetting);
+    if (this.embedder?.modelId === want.id) return this.embedder;
+    return this.switchEmbedder(() => openEmbedder({ model: this.cfg.model, setting: this.cfg.modelSetting, backend: this.cfg.backend }));
+  }
+
+  /** One model per engine at a time: opening another closes the previous one. */
+  private async switchEmbedder(open: () => Promise<Embedder>): Promise<Embedder> {
+    const old = this.embedder;
+    this.embedder = null;
+    await old?.close().catch(() => {});
+    this.embedder = await open();
     return this.embedder;
   }
 
+  private async embedderForDir(dir: string): Promise<Embedder> {
+    const real = await realpath(dir);
+    if (this.embedder?.modelId === `path:${real}`) return this.embedder;
+    return this.switchEmbedder(() => openEmbedder({ model: real, backend: this.cfg.backend }));
+  }
+
   async index(opts: IndexOptions): Promise<IndexSummary> {
-    const embedder = await this.configuredEmbedder();
+    return this.runIndexer(await this.indexEmbedder(opts.roots), opts);
+  }
+
+  /**
+   * The model to index these roots with: --model when given (a different model than the index's is the
+   * indexer's mismatch error); else the fine-tuned version their index records, so re-indexing never
+   * silently falls back to the stock model; else the configured model (setting, SEMCODE_MODEL, default).
+   */
+  private async indexEmbedder(roots: string[]): Promise<Embedder> {
+    if (this.cfg.model) return this.configuredEmbedder();
+    const versions = new Map<string, Codebase[]>();
+    const stock: string[] = [];
+    for (const root of roots) {
+      const cb = await this.store.codebase(await realpath(root).catch(() => root));
+      if (cb?.modelVersionDir) versions.set(cb.modelVersionDir, [...(versions.get(cb.modelVersionDir) ?? []), cb]);
+      else stock.push(root);
+    }
+    if (!versions.size) return this.configuredEmbedder();
+    const [[dir, cbs]] = [...versions];
+    if (versions.size > 1 || stock.length) {
+      const named = [...versions.values()].flat().map((cb) => `${cb.root} uses fine-tuned model ${cb.modelVersion}`);
+      throw new SemcodeError(
+        'model_mismatch',
+        `cannot index these roots with one model: ${[...named, ...stock.map((r) => `${r} does not`)].join(', ')}; index each separately`,
+      );
+    }
+    const cb = cbs![0]!;
+    if (!existsSync(dir)) {
+      let back = '';
+      try {
+        back = `, or go back to the shipped model with: ${rebuildCommand(cb.root)} --model ${resolveModel(undefined, undefined, { env: {} }).dir}`;
+      } catch {
+        // no shipped model to suggest
+      }
+      throw new SemcodeError('model_not_found', `the index for ${cb.root} uses fine-tuned model ${cb.modelVersion}, whose folder is missing: ${dir}; restore it${back}`);
+    }
+    return this.embedderForDir(dir);
+  }
+
+  /**
+   * Runs the indexer and keeps the index's version name in step with the model it was built with: set
+   * before a rebuild starts (an interrupted rebuild resumes with the same model) and after indexing.
+   */
+  private async runIndexer(embedder: Embedder, opts: IndexOptions): Promise<IndexSummary> {
     this.chunker ??= createChunker();
-    return new Indexer(this.store, embedder, await this.chunker).index(opts);
+    const version = versionOfModel(embedder.modelDir);
+    const sync = async (root: string) => {
+      const cb = await this.store.codebase(root);
+      if (cb && (cb.modelVersion !== (version?.name ?? null) || cb.modelVersionDir !== (version?.dir ?? null))) await this.store.setModelVersion(cb.id, version);
+    };
+    if (opts.rebuild) for (const root of opts.roots) await sync(await realpath(root).catch(() => root));
+    const summary = await new Indexer(this.store, embedder, await this.chunker).index(opts);
+    for (const root of summary.roots) await sync(root);
+    return summary;
+  }
+
+  /**
+   * Makes a fine-tuned version the model of a codebase's index: rebuilds the index with it, every chunk
+   * re-embedded, so the index records the version's id, hash and dimension like any other model.
+   */
+  async activateVersion(root: string, version: ModelVersion, opts: Omit<IndexOptions, 'roots' | 'rebuild'> = {}): Promise<IndexSummary> {
+    const [cb] = await this.codebasesFor([root]);
+    return this.runIndexer(await this.embedderForDir(version.dir), { ...opts, roots: [cb!.root], rebuild: true });
   }
 
   /** The indexed codebases for these roots; a root never indexed is a clear error. */
@@ -155,6 +235,7 @@ export class Engine {
         chunks: c.chunks,
         hnsw: cb.hnswDim !== null,
         indexedAt: cb.indexedAt ? new Date(cb.indexedAt).toISOString() : null,
+        modelVersion: cb.modelVersion,
       });
     }
     return out;
@@ -164,6 +245,25 @@ export class Engine {
     await this.embedder?.close().catch(() => {});
     this.embedder = null;
     await this.db.close();
+  }
+
+  /**
+   * The indexed codebases among these roots, each with the root as given. A root not indexed yet is left
+   * out, not an error: the language server answers from what is indexed while the rest is being built.
+   */
+  async indexedCodebases(roots: string[]): Promise<{ root: string; codebase: Codebase }[]> {
+    const out: { root: string; codebase: Codebase }[] = [];
+    for (const root of roots) {
+      let real: string;
+      try {
+        real = await realpath(root);
+      } catch {
+        continue;
+      }
+      const cb = await this.store.codebase(real);
+      if (cb?.modelHash) out.push({ root, codebase: cb });
+    }
+    return out;
   }
 }
 

@@ -15,7 +15,11 @@ export type ErrorCode =
   | 'db_error'
   | 'db_locked'
   | 'not_indexed'
-  | 'io_error';
+  | 'io_error'
+  /** `semcode train`: fewer real (doc → code) pairs than fine-tuning needs; never padded with synthetic ones */
+  | 'insufficient_training_data'
+  /** `semcode train`: the codebase's model is not a Semcode static model, so it cannot be fine-tuned */
+  | 'model_not_trainable';
 
 export class SemcodeError extends Error {
   constructor(

@@ -14,6 +14,9 @@ const USAGE = `usage:
                  [--glob PATTERN] [--lang LANG] [--json]
   semcode search --queries FILE --root DIR ...      (one query per line, the model loaded once)
   semcode status [--root DIR] [--db URL | --db-dir DIR] [--model NAME_OR_PATH] [--json]
+  semcode train  --root DIR [--db URL | --db-dir DIR] [--seed N] [--epochs N] [--json]
+                 (fine-tunes the index's model on the codebase's documented functions; saves a new version
+                 in \${XDG_STATE_HOME:-~/.local/state}/semcode/models only if held-out search improves)
 
 common options:
   --db URL           a PostgreSQL + pgvector server (postgres://...)
@@ -39,6 +42,8 @@ const OPTIONS = {
   queries: { type: 'string' },
   'max-file-size': { type: 'string' },
   ignore: { type: 'string', multiple: true },
+  seed: { type: 'string' },
+  epochs: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -73,6 +78,8 @@ export async function main(argv: string[]): Promise<number> {
         return await searchCommand(values, rest, run);
       case 'status':
         return await statusCommand(values, rest, run);
+      case 'train':
+        return await trainCommand(values, rest, run);
       default:
         throw new UsageError(`unknown command '${command}'`);
     }
@@ -212,6 +219,7 @@ async function statusCommand(v: Values, rest: string[], open: () => Promise<Engi
     database: engine.db.kind,
     location: engine.db.location,
     model: first?.modelId ?? null,
+    modelVersion: first?.modelVersion ?? null,
     dimension: first?.dimension ?? null,
     backend,
     backends,
@@ -227,9 +235,58 @@ async function statusCommand(v: Values, rest: string[], open: () => Promise<Engi
     ];
     if (!codebases.length) lines.push('no codebases indexed');
     for (const c of codebases) {
-      lines.push(`${c.root}`, `  model ${c.modelId} (dim ${c.dimension}), files ${c.files}, chunks ${c.chunks}, hnsw ${c.hnsw ? 'built' : 'not built'}, indexed ${c.indexedAt ?? 'never'}`);
+      lines.push(`${c.root}`, `  model ${c.modelVersion ? `${c.modelVersion} (fine-tuned) ` : ''}${c.modelId} (dim ${c.dimension}), files ${c.files}, chunks ${c.chunks}, hnsw ${c.hnsw ? 'built' : 'not built'}, indexed ${c.indexedAt ?? 'never'}`);
     }
     process.stdout.write(`${lines.join('\n')}\n`);
   }
+  return 0;
+}
+
+function nonNegativeInt(name: string, s: string | undefined, dflt: number): number {
+  if (s === undefined) return dflt;
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`${name} takes a non-negative integer, not ${s}`);
+  return n;
+}
+
+async function trainCommand(v: Values, rest: string[], open: () => Promise<Engine>): Promise<number> {
+  if (rest.length) throw new UsageError(`train takes no positional arguments: ${rest.join(' ')}`);
+  const roots = requireRoots(v);
+  if (roots.length !== 1) throw new UsageError('train takes exactly one --root (each codebase gets its own model)');
+  const { FINETUNE_DEFAULTS, finetune } = await import('../train/finetune');
+  const seed = nonNegativeInt('--seed', v.seed, FINETUNE_DEFAULTS.seed);
+  const epochs = nonNegativeInt('--epochs', v.epochs, FINETUNE_DEFAULTS.epochs);
+  const maxFileSize = positiveInt('--max-file-size', v['max-file-size'], 1 << 20);
+  const engine = await open();
+  await engine.checkAskedModel(await engine.codebasesFor(roots));
+  const bar = progressReporter();
+  let r: Awaited<ReturnType<typeof finetune>>;
+  try {
+    r = await finetune(engine, {
+      root: roots[0]!,
+      seed,
+      epochs,
+      walk: { maxFileSize, ignorePatterns: v.ignore },
+      onLog: (line) => process.stderr.write(`${line}\n`),
+      onIndexProgress: (p) => bar.update(p),
+    });
+  } finally {
+    bar.done();
+  }
+  if (v.json) {
+    const { reindex, ...rest } = r;
+    process.stdout.write(`${JSON.stringify({ ...rest, reindexed: reindex ? { chunks: reindex.chunks, embedded: reindex.embedded, seconds: reindex.seconds } : null })}\n`);
+    return 0;
+  }
+  const f = (x: number) => x.toFixed(4);
+  process.stdout.write(
+    `${r.outcome === 'saved' ? `saved ${r.version!.name}` : `kept ${r.baseModel}`} for ${r.root}\n` +
+      `  pairs ${r.pairs.mined} (train ${r.pairs.train}, held out ${r.pairs.heldOut} by file), ranked against ${r.chunks} chunks\n` +
+      `  held-out MRR@10 ${f(r.before.mrr10)} -> ${f(r.after.mrr10)} (recall@1 ${f(r.before.recall1)} -> ${f(r.after.recall1)}, ` +
+      `recall@10 ${f(r.before.recall10)} -> ${f(r.after.recall10)}), bootstrap ${f(r.bootstrap)}\n` +
+      `  ${r.reason}\n` +
+      (r.version ? `  model folder ${r.version.dir}\n  re-embedded ${r.reindex!.chunks} chunks in ${r.reindex!.seconds.toFixed(1)} s\n` : '') +
+      `  ${(r.durationMs / 1000).toFixed(1)} s (run ${r.runId})\n`,
+  );
   return 0;
 }

@@ -1,3 +1,4 @@
+import type { Chunk } from '../index/types';
 import type { Db, Queryable } from './db';
 
 export interface Codebase {
@@ -10,7 +11,65 @@ export interface Codebase {
   nChunks: number;
   avgTokens: number;
   indexedAt: Date | null;
+  /** the fine-tuned model version the index uses (semcode train), null for a stock model */
+  modelVersion: string | null;
+  /** that version's folder in the user's state directory */
+  modelVersionDir: string | null;
 }
+
+export type TrainingOutcome = 'saved' | 'kept' | 'insufficient_data' | 'failed';
+
+/** One `semcode train` run as recorded (metrics null when the run stopped before evaluating). */
+export interface TrainingRun {
+  id: number;
+  codebaseId: number;
+  startedAt: Date;
+  durationMs: number;
+  baseModel: string | null;
+  seed: number;
+  epochs: number;
+  pairsMined: number;
+  pairsTrain: number;
+  pairsHeldOut: number;
+  chunks: number;
+  mrrBefore: number | null;
+  mrrAfter: number | null;
+  r1Before: number | null;
+  r1After: number | null;
+  r10Before: number | null;
+  r10After: number | null;
+  bootstrap: number | null;
+  outcome: TrainingOutcome;
+  version: string | null;
+  versionDir: string | null;
+  message: string | null;
+}
+
+export type NewTrainingRun = Omit<TrainingRun, 'id'>;
+
+const RUN_COLUMNS: [keyof NewTrainingRun, string][] = [
+  ['codebaseId', 'codebase_id'],
+  ['startedAt', 'started_at'],
+  ['durationMs', 'duration_ms'],
+  ['baseModel', 'base_model'],
+  ['seed', 'seed'],
+  ['epochs', 'epochs'],
+  ['pairsMined', 'pairs_mined'],
+  ['pairsTrain', 'pairs_train'],
+  ['pairsHeldOut', 'pairs_heldout'],
+  ['chunks', 'chunks'],
+  ['mrrBefore', 'mrr_before'],
+  ['mrrAfter', 'mrr_after'],
+  ['r1Before', 'r1_before'],
+  ['r1After', 'r1_after'],
+  ['r10Before', 'r10_before'],
+  ['r10After', 'r10_after'],
+  ['bootstrap', 'bootstrap'],
+  ['outcome', 'outcome'],
+  ['version', 'version'],
+  ['versionDir', 'version_dir'],
+  ['message', 'message'],
+];
 
 /** One chunk ready to store: its vector as a pgvector literal ('[0.1,0.2,...]'). */
 export interface StoredChunk {
@@ -36,7 +95,8 @@ export interface FileWrite {
 }
 
 const CODEBASE_COLUMNS = `id, root, model_id AS "modelId", model_hash AS "modelHash", dimension, hnsw_dim AS "hnswDim",
-  n_chunks AS "nChunks", avg_tokens AS "avgTokens", indexed_at AS "indexedAt"`;
+  n_chunks AS "nChunks", avg_tokens AS "avgTokens", indexed_at AS "indexedAt", model_version AS "modelVersion",
+  model_version_dir AS "modelVersionDir"`;
 
 /** pgvector's text form. Nine significant digits give back the exact float32 and parse faster than 17. */
 export function vectorLiteral(v: ArrayLike<number>): string {
@@ -76,7 +136,51 @@ export class IndexStore {
     ]);
   }
 
-  /** Forgets everything indexed for a codebase (for a rebuild with another model). */
+  /** Names the fine-tuned version the codebase's index uses (null: a stock model). */
+  async setModelVersion(codebaseId: number, version: { name: string; dir: string } | null): Promise<void> {
+    await this.db.query('UPDATE codebases SET model_version = $2, model_version_dir = $3 WHERE id = $1', [
+      codebaseId,
+      version?.name ?? null,
+      version?.dir ?? null,
+    ]);
+  }
+
+  /** Every stored chunk of a codebase in file order (what fine-tuning mines pairs from and ranks against). */
+  async allChunks(codebaseId: number): Promise<Chunk[]> {
+    const r = await this.db.query<Chunk>(
+      `SELECT path, start_line AS "startLine", end_line AS "endLine", symbol, kind, language, content, content_hash AS hash
+         FROM chunks WHERE codebase_id = $1 ORDER BY path, start_line, id`,
+      [codebaseId],
+    );
+    return r.rows;
+  }
+
+  async recordTrainingRun(run: NewTrainingRun): Promise<number> {
+    const cols = RUN_COLUMNS.map(([, c]) => c);
+    const r = await this.db.query<{ id: number }>(
+      `INSERT INTO training_runs (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')}) RETURNING id`,
+      RUN_COLUMNS.map(([k]) => run[k]),
+    );
+    return r.rows[0]!.id;
+  }
+
+  async noteTrainingRun(runId: number, message: string): Promise<void> {
+    await this.db.query('UPDATE training_runs SET message = $2 WHERE id = $1', [runId, message]);
+  }
+
+  /** A codebase's training runs, oldest first. */
+  async trainingRuns(codebaseId: number): Promise<TrainingRun[]> {
+    const r = await this.db.query<TrainingRun>(
+      `SELECT id, ${RUN_COLUMNS.map(([k, c]) => `${c} AS "${k}"`).join(', ')} FROM training_runs WHERE codebase_id = $1 ORDER BY id`,
+      [codebaseId],
+    );
+    return r.rows;
+  }
+
+  /**
+   * Forgets everything indexed for a codebase (for a rebuild with another model). The fine-tuned version
+   * name stays: the engine sets it for the model of the rebuild, so an interrupted rebuild resumes with it.
+   */
   async resetCodebase(codebaseId: number): Promise<void> {
     await this.db.transaction(async (tx) => {
       await tx.query(`DROP INDEX IF EXISTS ${hnswIndexName(codebaseId)}`);
@@ -203,6 +307,17 @@ export class IndexStore {
       [codebaseId],
     );
     return r.rows[0]!;
+  }
+
+  /** Content hashes of the files at or below these paths (posix, relative to the root): a watcher run's view. */
+  async fileHashesUnder(codebaseId: number, paths: string[]): Promise<Map<string, string>> {
+    if (!paths.length) return new Map();
+    const prefixes = paths.map((p) => `${p.replace(/[\\%_]/g, '\\$&')}/%`);
+    const r = await this.db.query<{ path: string; content_hash: string }>(
+      'SELECT path, content_hash FROM files WHERE codebase_id = $1 AND (path = ANY($2::text[]) OR path LIKE ANY($3::text[]))',
+      [codebaseId, paths, prefixes],
+    );
+    return new Map(r.rows.map((x) => [x.path, x.content_hash]));
   }
 }
 

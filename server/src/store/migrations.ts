@@ -72,6 +72,43 @@ CREATE TABLE term_stats (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'fine-tuned model versions and training runs',
+    sql: `
+-- The fine-tuned model version a codebase's index uses (semcode train): its name and folder in the user's
+-- state directory. Kept across a rebuild, so re-indexing without --model stays on the version.
+ALTER TABLE codebases ADD COLUMN model_version text;
+ALTER TABLE codebases ADD COLUMN model_version_dir text;
+
+-- Every semcode train run, whatever its outcome.
+CREATE TABLE training_runs (
+  id            serial PRIMARY KEY,
+  codebase_id   int NOT NULL REFERENCES codebases(id) ON DELETE CASCADE,
+  started_at    timestamptz NOT NULL,
+  duration_ms   int NOT NULL,
+  base_model    text,                          -- the model trained from (the index's model id)
+  seed          int NOT NULL,
+  epochs        int NOT NULL,
+  pairs_mined   int NOT NULL,                  -- after dedupe
+  pairs_train   int NOT NULL,
+  pairs_heldout int NOT NULL,
+  chunks        int NOT NULL,                  -- candidates each held-out query was ranked against
+  mrr_before    double precision,              -- held-out MRR@10, recall@1 and recall@10
+  mrr_after     double precision,
+  r1_before     double precision,
+  r1_after      double precision,
+  r10_before    double precision,
+  r10_after     double precision,
+  bootstrap     double precision,              -- share of paired bootstrap resamples where after > before
+  outcome       text NOT NULL CHECK (outcome IN ('saved', 'kept', 'insufficient_data', 'failed')),
+  version       text,                          -- the saved version's name and folder (outcome saved)
+  version_dir   text,
+  message       text
+);
+CREATE INDEX training_runs_by_codebase ON training_runs (codebase_id, id);
+`,
+  },
 ];
 
 export async function migrate(db: Db): Promise<number> {
