@@ -1,13 +1,19 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { existsSync, realpathSync } from 'node:fs';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync, readdirSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Tokenizer } from '@huggingface/tokenizers';
+import { onnx } from 'onnx-proto';
 import { SemcodeError, type ErrorCode } from '../server/src/errors';
 import { availableBackends, openEmbedder, probeBackendsDetailed, workerOf, type Embedder } from '../server/src/embed/embedder';
+import { modelInput } from '../server/src/embed/input';
 import { findPackageRoot, hashModelFiles, resolveModel } from '../server/src/embed/modelResolve';
+import { createChunker } from '../server/src/index/chunker';
+import { exportModel, type TableDtype } from '../server/src/train/export';
+import { StaticModel, type Pooling } from '../server/src/train/staticModel';
+import { CodeTokenizer } from '../server/src/train/tokenizer';
 import { writeBertModel, writeCorruptModel, writeWrongShapeModel } from './fixtures/tinyModel';
 
 const DIM = 24;
@@ -337,5 +343,191 @@ describe('resolveModel', () => {
     } finally {
       process.chdir(cwd);
     }
+  });
+});
+
+describe('static table fast path (Semcode static models)', () => {
+  const repo = resolve(__dirname, '..');
+  const shipped = join(repo, 'models', 'default');
+  /** Real model inputs: this repository's own code, chunked and formatted as the indexer does, plus edge cases. */
+  let chunks: string[];
+  let vocabTexts: string[];
+
+  before(async () => {
+    const chunker = await createChunker();
+    const files: string[] = [];
+    for (const sub of ['server/src/embed', 'server/src/index', 'server/src/store', 'server/src/search', 'server/src/train']) {
+      for (const name of readdirSync(join(repo, sub)).sort()) if (name.endsWith('.ts')) files.push(join(repo, sub, name));
+    }
+    const all = files.flatMap((f) => chunker.chunk(relative(repo, f), readFileSync(f, 'utf8')));
+    vocabTexts = all.map((c) => c.content);
+    chunks = [...all.filter((_, i) => i % 2 === 0).map(modelInput), ...CODE_TEXTS, 'word '.repeat(2000), '{}()[];'];
+    assert.ok(chunks.length > 200, `${chunks.length} chunks`);
+  });
+
+  async function vectorsOf(opts: Parameters<typeof openEmbedder>[0], texts: string[]): Promise<{ e: Embedder; vs: Float32Array[] }> {
+    const e = await openE(opts);
+    return { e, vs: await e.embed(texts) };
+  }
+
+  function worstDiff(a: Float32Array[], b: Float32Array[]): number {
+    assert.equal(a.length, b.length);
+    return Math.max(...a.map((v, i) => maxDiff(v, b[i]!)));
+  }
+
+  /** A small static model exported as Semcode exports them (random rows: the vectors mean nothing). */
+  async function writeStatic(dir: string, opts: { pooling?: Pooling; dtype?: TableDtype; maxLength?: number; nanRow?: number } = {}): Promise<void> {
+    const tok = CodeTokenizer.learn(vocabTexts, { maxSize: 3000, maxLength: opts.maxLength ?? 96 });
+    const weights = Float32Array.from({ length: tok.size }, (_, i) => 0.5 + (i % 7) / 3);
+    const model = StaticModel.init(tok.size, 40, 3, { pooling: opts.pooling ?? 'sublinear', weights });
+    if (opts.nanRow !== undefined) model.table.fill(NaN, opts.nanRow * model.dim, (opts.nanRow + 1) * model.dim);
+    await exportModel(model, tok, dir, { dtype: opts.dtype ?? 'fp32' });
+  }
+
+  test('the shipped model runs as static-js and gives the pipeline vectors within 1e-5 on real code chunks, same identity', async () => {
+    const fast = await vectorsOf({}, chunks);
+    const pipe = await vectorsOf({ staticTable: false }, chunks);
+    assert.equal(fast.e.backend, 'static-js');
+    assert.equal(fast.e.dtype, 'fp16', 'the table dtype is reported');
+    assert.equal(pipe.e.backend, 'cpu');
+    assert.equal(fast.e.modelId, 'default');
+    assert.equal(fast.e.modelId, pipe.e.modelId);
+    assert.equal(fast.e.modelHash, pipe.e.modelHash, 'an index built through the pipeline stays valid');
+    assert.equal(fast.e.modelHash, await hashModelFiles(shipped));
+    assert.equal(fast.e.dimension, 512);
+    const diff = worstDiff(fast.vs, pipe.vs);
+    console.log(`# shipped model, ${chunks.length} chunks: static-js vs pipeline max abs difference ${diff.toExponential(1)}`);
+    assert.ok(diff <= 1e-5, `static-js vs pipeline: ${diff}`);
+    for (const v of fast.vs) assert.ok(Math.abs(norm(v) - 1) < 1e-5, `norm ${norm(v)}`);
+    assert.equal(fast.e.stats.calls, Math.ceil(chunks.length / 32), 'batches are counted as for any model');
+  });
+
+  test('an explicit cpu backend also takes static-js; wasm runs the ONNX graph on onnxruntime-web, same vectors', async () => {
+    const texts = chunks.slice(0, 40);
+    const cpu = await vectorsOf({ backend: 'cpu' }, texts);
+    assert.equal(cpu.e.backend, 'static-js');
+    if ((await probeBackendsDetailed()).wasm.status === 'unavailable') return;
+    const wasm = await vectorsOf({ backend: 'wasm' }, texts);
+    assert.equal(wasm.e.backend, 'wasm');
+    assert.ok(worstDiff(cpu.vs, wasm.vs) <= 1e-5, `static-js vs wasm: ${worstDiff(cpu.vs, wasm.vs)}`);
+  });
+
+  for (const [pooling, dtype] of [['mean', 'fp32'], ['sublinear', 'fp32'], ['sublinear', 'fp16'], ['mean', 'int8']] as const) {
+    test(`${pooling} pooling, ${dtype} table: static-js gives the pipeline vectors within 1e-5, truncation included`, async () => {
+      const dir = join(tmp, `static-${pooling}-${dtype}`);
+      await writeStatic(dir, { pooling, dtype });
+      const fast = await vectorsOf({ model: dir, inWorker: false }, chunks);
+      const pipe = await vectorsOf({ model: dir, staticTable: false, inWorker: false }, chunks);
+      assert.equal(fast.e.backend, 'static-js');
+      assert.equal(fast.e.dtype, dtype);
+      assert.ok(worstDiff(fast.vs, pipe.vs) <= 1e-5, `static-js vs pipeline: ${worstDiff(fast.vs, pipe.vs)}`);
+    });
+  }
+
+  test('a max_position_embeddings below model_max_length truncates both paths alike', async () => {
+    const dir = join(tmp, 'static-maxpos');
+    await writeStatic(dir, { maxLength: 256 });
+    const cfgPath = join(dir, 'config.json');
+    await writeFile(cfgPath, JSON.stringify({ ...JSON.parse(await readFile(cfgPath, 'utf8')), max_position_embeddings: 24 }));
+    const long = chunks.filter((t) => t.length > 600).slice(0, 30);
+    const fast = await vectorsOf({ model: dir, inWorker: false }, long);
+    const pipe = await vectorsOf({ model: dir, staticTable: false, inWorker: false }, long);
+    assert.ok(worstDiff(fast.vs, pipe.vs) <= 1e-5, `static-js vs pipeline: ${worstDiff(fast.vs, pipe.vs)}`);
+    // and the cut is real: the same model without the smaller limit gives other vectors
+    const wideDir = join(tmp, 'static-maxpos-wide');
+    await writeStatic(wideDir, { maxLength: 256 });
+    const wide = await vectorsOf({ model: wideDir, inWorker: false }, long);
+    assert.ok(worstDiff(fast.vs, wide.vs) > 1e-3, 'max_position_embeddings 24 cut nothing');
+  });
+
+  test('a non-static model folder still goes through the pipeline', async () => {
+    const e = await openE({ model: tiny });
+    assert.equal(e.backend, 'cpu');
+    const dir = join(tmp, 'not-static');
+    await writeBertModel(dir, { dim: 8, layers: 0 });
+    const cfgPath = join(dir, 'config.json');
+    await writeFile(cfgPath, JSON.stringify({ ...JSON.parse(await readFile(cfgPath, 'utf8')), semcode: { kind: 'transformer' } }));
+    assert.equal((await openE({ model: dir })).backend, 'cpu');
+  });
+
+  describe('a static folder the fast path cannot vouch for is model_corrupt, never run through ONNX instead', () => {
+    let good: string;
+    let n = 0;
+    before(async () => {
+      good = join(tmp, 'static-good');
+      await writeStatic(good, { dtype: 'fp16' });
+    });
+    async function variant(edit: (dir: string) => Promise<void>): Promise<string> {
+      const dir = join(tmp, `static-bad-${n++}`);
+      await cp(good, dir, { recursive: true });
+      await edit(dir);
+      return dir;
+    }
+    const onnxPath = (dir: string) => join(dir, 'onnx', 'model.onnx');
+    async function editGraph(dir: string, fn: (g: onnx.IGraphProto) => void): Promise<void> {
+      const m = onnx.ModelProto.decode(await readFile(onnxPath(dir)));
+      fn(m.graph!);
+      await writeFile(onnxPath(dir), onnx.ModelProto.encode(m).finish());
+    }
+    async function editJson(file: string, fn: (j: Record<string, any>) => void): Promise<void> {
+      const j = JSON.parse(await readFile(file, 'utf8'));
+      fn(j);
+      await writeFile(file, JSON.stringify(j));
+    }
+    const table = (g: onnx.IGraphProto) => g.initializer!.find((t) => t.name === 'embeddings')!;
+
+    test('a truncated model.onnx file', async () => {
+      const dir = await variant(async (d) => {
+        const bytes = await readFile(onnxPath(d));
+        await writeFile(onnxPath(d), bytes.subarray(0, bytes.length - 1000));
+      });
+      await rejectsWith(openEmbedder({ model: dir }), 'model_corrupt', /static table path/);
+    });
+
+    test('a table shorter than its declared shape', async () => {
+      const dir = await variant((d) => editGraph(d, (g) => void (table(g).rawData = table(g).rawData!.subarray(0, table(g).rawData!.length - 2))));
+      await rejectsWith(openEmbedder({ model: dir }), 'model_corrupt', /fp16 table has \d+ bytes/);
+    });
+
+    test('a table of an unknown element type', async () => {
+      const dir = await variant((d) => editGraph(d, (g) => void (table(g).dataType = onnx.TensorProto.DataType.DOUBLE)));
+      await rejectsWith(openEmbedder({ model: dir }), 'model_corrupt', /unsupported table type/);
+    });
+
+    test('config.json declaring another dtype or no pooling', async () => {
+      const other = await variant((d) => editJson(join(d, 'config.json'), (j) => void (j.semcode.table_dtype = 'fp32')));
+      await rejectsWith(openEmbedder({ model: other }), 'model_corrupt', /declares a fp32 table but onnx\/model\.onnx holds fp16/);
+      const unknown = await variant((d) => editJson(join(d, 'config.json'), (j) => void (j.semcode.table_dtype = 'bf16')));
+      await rejectsWith(openEmbedder({ model: unknown }), 'model_corrupt', /table_dtype is "bf16"/);
+      const noPool = await variant((d) => editJson(join(d, 'config.json'), (j) => void delete j.semcode.pooling));
+      await rejectsWith(openEmbedder({ model: noPool }), 'model_corrupt', /semcode\.pooling/);
+    });
+
+    test('a graph other than the exporter writes for the declared pooling', async () => {
+      // declares mean pooling, but the graph scales by log term frequency: the pipeline and a mean table
+      // lookup would give different vectors
+      const dir = await variant((d) => editJson(join(d, 'config.json'), (j) => void (j.semcode.pooling = 'mean')));
+      await rejectsWith(openEmbedder({ model: dir }), 'model_corrupt', /not the graph Semcode's exporter writes: \d+ nodes/);
+      const renamed = await variant((d) => editGraph(d, (g) => void (g.node![g.node!.length - 2]!.opType = 'Add')));
+      await rejectsWith(openEmbedder({ model: renamed }), 'model_corrupt', /nodes \d+ \(Add\)/);
+    });
+
+    test('a tokenizer.json or tokenizer_config.json the JS tokenizer does not implement', async () => {
+      const norm = await variant((d) => editJson(join(d, 'tokenizer.json'), (j) => void j.normalizer.normalizers.pop()));
+      await rejectsWith(openEmbedder({ model: norm }), 'model_corrupt', /"normalizer" is not what Semcode's code tokenizer writes/);
+      const lower = await variant((d) => editJson(join(d, 'tokenizer_config.json'), (j) => void (j.do_lower_case = false)));
+      await rejectsWith(openEmbedder({ model: lower }), 'model_corrupt', /tokenizer_config\.json: "do_lower_case"/);
+    });
+
+    test('the untouched copy loads, so the failures above come from the edits', async () => {
+      assert.equal((await openE({ model: await variant(async () => undefined) })).backend, 'static-js');
+    });
+  });
+
+  test('a NaN row is model_output on both paths', async () => {
+    const dir = join(tmp, 'static-nan');
+    await writeStatic(dir, { nanRow: 2 }); // [CLS]: in every text, the load probe included
+    await rejectsWith(openEmbedder({ model: dir }), 'model_output', /non-finite/);
+    await rejectsWith(openEmbedder({ model: dir, staticTable: false }), 'model_output', /non-finite/);
   });
 });

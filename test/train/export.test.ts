@@ -1,5 +1,5 @@
 // The exported model folder gives the trainer's own vectors through transformers.js's feature-extraction
-// pipeline and through Semcode's embedder (worker, cpu and wasm), for both poolings; the fp16 and int8 table
+// pipeline and through Semcode's embedder (worker: static-js, cpu and wasm), for both poolings; the fp16 and int8 table
 // variants load and run the same way within their documented tolerance.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
@@ -87,7 +87,7 @@ async function pipelineVectors(dir: string, texts: string[]): Promise<Float32Arr
 
 describe('exported model folder', () => {
   for (const pooling of ['mean', 'sublinear'] as const) {
-    test(`${pooling} pooling: pipeline('feature-extraction') and openEmbedder (cpu, wasm) give the trainer's vectors within 1e-4`, async () => {
+    test(`${pooling} pooling: pipeline('feature-extraction') and openEmbedder (static-js, cpu, wasm) give the trainer's vectors within 1e-4`, async () => {
       const model = models.get(pooling)!;
       const dir = join(tmp, `fp32-${pooling}`);
       await exportModel(model, tok, dir, { card: '# test model\n' });
@@ -104,9 +104,11 @@ describe('exported model folder', () => {
       const pipeDiff = Math.max(...inputs.map((_, i) => maxAbs(fromPipe[i]!, expected[i]!)));
       const results: string[] = [`pipeline ${pipeDiff.toExponential(1)}`];
       assert.ok(pipeDiff <= 1e-4, `pipeline vs trainer: ${pipeDiff}`);
-      for (const backend of ['cpu', 'wasm'] as const) {
-        const e = await openEmbedder({ model: dir, backend, batchSize: 16 });
+      // static-js (the default for a static folder), the graph on onnxruntime-node, the graph on onnxruntime-web
+      for (const [backend, opts] of [['static-js', {}], ['cpu', { staticTable: false }], ['wasm', { backend: 'wasm' }]] as const) {
+        const e = await openEmbedder({ model: dir, batchSize: 16, ...opts });
         try {
+          assert.equal(e.backend, backend);
           assert.equal(e.dimension, model.dim);
           const vs = await e.embed(inputs);
           const diff = Math.max(...inputs.map((_, i) => maxAbs(vs[i]!, expected[i]!)));

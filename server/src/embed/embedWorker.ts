@@ -6,6 +6,13 @@
  * lazily so that importing this file costs nothing on the language server's main thread.
  *
  * Backends:
+ *   - static-js: Semcode's own static models (config.json semcode.kind = "static") with backend cpu or auto:
+ *           the JS tokenizer and a table lookup (staticTable.ts), no ONNX runtime at all. `cpu` is the
+ *           default everywhere (the editor setting always sends it), and for a table lookup the JS path is
+ *           the fastest CPU implementation of the same vectors, so it takes this path too. `wasm` still
+ *           runs the model's ONNX graph on onnxruntime-web when asked, and `staticTable: false` runs it
+ *           through transformers.js (the reference the fast path is tested against). Needing no runtime,
+ *           it also works where neither ONNX runtime loads.
  *   - cpu:  transformers.js (tokenizer, model loading, dtype files) on onnxruntime-node's native binary.
  *   - wasm: onnxruntime-web's WebAssembly runtime with the same tokenizer library (@huggingface/tokenizers).
  *           transformers.js 4.x refuses device 'wasm' in Node, and it loads onnxruntime-node at import time,
@@ -19,15 +26,19 @@ import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { SemcodeError, errorMessage, isSemcodeError, type ErrorCode } from '../errors';
 import { checkModelFiles, hashModelFiles, hubCacheDir, type ResolvedModel } from './modelResolve';
 
+/** The ONNX runtime a user can choose (--backend, the editor setting). */
 export type Backend = 'cpu' | 'wasm';
 export const BACKENDS: readonly Backend[] = ['cpu', 'wasm'];
+/** What computes the vectors: an ONNX runtime, or the JS table lookup of a Semcode static model. */
+export type EmbedBackend = Backend | 'static-js';
 
 export interface EmbedderInfo {
   modelId: string;
   modelDir: string;
   modelHash: string;
   dimension: number;
-  backend: Backend;
+  backend: EmbedBackend;
+  /** storage of the weights: the onnx file variant for ONNX runtimes, the table's dtype for static-js */
   dtype: string;
 }
 
@@ -35,6 +46,8 @@ export interface EngineInit {
   model: ResolvedModel;
   /** 'auto' = cpu, or wasm when the native binary cannot load. */
   backend: Backend | 'auto';
+  /** false: run a static model through ONNX runtime like any other model (default true: static-js) */
+  staticTable?: boolean;
 }
 
 export interface BackendStatus {
@@ -49,10 +62,19 @@ interface RawOutput {
   mask: ArrayLike<number | bigint>;
 }
 
-interface Runner {
+/** An ONNX runtime session: hidden states, pooled by pool() below. */
+interface OrtRunner {
   backend: Backend;
   dtype: string;
   run(texts: string[]): Promise<RawOutput>;
+  dispose(): Promise<void>;
+}
+
+/** Anything that turns texts into unit vectors (validated: finite, non-zero, one per text). */
+interface Runner {
+  backend: EmbedBackend;
+  dtype: string;
+  embed(texts: string[], what: string): Promise<Float32Array[]>;
   dispose(): Promise<void>;
 }
 
@@ -141,7 +163,7 @@ interface TfTensor {
   to?(type: string): TfTensor;
 }
 
-async function cpuRunner(model: ResolvedModel): Promise<Runner> {
+async function cpuRunner(model: ResolvedModel): Promise<OrtRunner> {
   const hub = model.source === 'hub';
   let onnxFile = join(model.dir, 'onnx', 'model.onnx');
   let dtype = 'fp32';
@@ -219,7 +241,7 @@ function tokenName(v: unknown): string | undefined {
   return undefined;
 }
 
-async function wasmRunner(model: ResolvedModel): Promise<Runner> {
+async function wasmRunner(model: ResolvedModel): Promise<OrtRunner> {
   if (model.source === 'hub') {
     throw new SemcodeError('inference_failed', `wasm backend needs a local model folder; ${model.id} is a hub id (use --backend cpu, or download the model and pass --model DIR)`);
   }
@@ -333,25 +355,57 @@ export interface Engine {
 }
 
 async function runValidated(runner: Runner, texts: string[], what: string): Promise<Float32Array[]> {
-  let out: RawOutput;
   try {
-    out = await runner.run(texts);
+    return await runner.embed(texts, what);
   } catch (e) {
     if (isSemcodeError(e)) throw e;
     throw new SemcodeError('inference_failed', `${what}: inference failed: ${errorMessage(e)}`, { cause: e });
   }
-  return pool(out, texts.length, `the output of ${what}`);
 }
 
-async function makeRunner(model: ResolvedModel, backend: Backend | 'auto'): Promise<Runner> {
-  if (backend === 'wasm') return wasmRunner(model);
+function pooled(r: OrtRunner): Runner {
+  return {
+    backend: r.backend,
+    dtype: r.dtype,
+    embed: async (texts, what) => pool(await r.run(texts), texts.length, `the output of ${what}`),
+    dispose: () => r.dispose(),
+  };
+}
+
+/** config.json of a Semcode static model (server/src/train/export.ts configJSON). */
+function isStaticConfig(config: Record<string, unknown> | null): boolean {
+  const s = config?.semcode;
+  return !!s && typeof s === 'object' && (s as { kind?: unknown }).kind === 'static';
+}
+
+async function staticRunner(model: ResolvedModel, config: Record<string, unknown>): Promise<Runner> {
+  // The same truncation length the cpu runner gives transformers.js's tokenizer.
+  const limit = maxTokens(config, readJson(join(model.dir, 'tokenizer_config.json'), false));
+  // Loaded on use, like the runtimes: its ONNX reader costs ~30 ms to import. require, not import(): from
+  // source the worker has only tsx's CommonJS hook.
+  const { loadStaticTable } = require('./staticTable') as typeof import('./staticTable');
+  const table = await loadStaticTable(model.dir, limit);
+  return {
+    backend: 'static-js',
+    dtype: table.dtype,
+    embed: async (texts) => texts.map((t) => table.embed(t)),
+    dispose: async () => undefined,
+  };
+}
+
+async function makeRunner(model: ResolvedModel, backend: Backend | 'auto', staticTable: boolean): Promise<Runner> {
+  if (staticTable && backend !== 'wasm' && model.source !== 'hub') {
+    const config = readJson(join(model.dir, 'config.json'), true);
+    if (isStaticConfig(config)) return staticRunner(model, config!);
+  }
+  if (backend === 'wasm') return pooled(await wasmRunner(model));
   const nativeErr = nativeLoadError();
-  if (!nativeErr) return cpuRunner(model);
+  if (!nativeErr) return pooled(await cpuRunner(model));
   if (backend === 'cpu') {
     throw new SemcodeError('inference_failed', `cpu: unavailable (onnxruntime-node native binary failed to load: ${nativeErr}); try --backend wasm`);
   }
   try {
-    return await wasmRunner(model);
+    return pooled(await wasmRunner(model));
   } catch (e) {
     if (isSemcodeError(e) && e.code !== 'inference_failed') throw e;
     throw new SemcodeError('inference_failed', `no inference backend: cpu: unavailable (${nativeErr}); wasm: unavailable (${errorMessage(e)})`, { cause: e });
@@ -361,7 +415,7 @@ async function makeRunner(model: ResolvedModel, backend: Backend | 'auto'): Prom
 export async function loadEngine(init: EngineInit): Promise<Engine> {
   const { model } = init;
   if (model.source !== 'hub') checkModelFiles(model.dir);
-  const runner = await makeRunner(model, init.backend);
+  const runner = await makeRunner(model, init.backend, init.staticTable ?? true);
   try {
     const [probe] = await runValidated(runner, [PROBE_TEXT], `model ${model.dir}`);
     const info: EmbedderInfo = {

@@ -10,7 +10,7 @@ import { SemcodeError, errorMessage } from '../errors';
 import { BACKENDS, loadEngine, type Backend, type BackendStatus, type EmbedderInfo, type Engine, type FromWorker, type ToWorker, type WireError } from './embedWorker';
 import { resolveModel } from './modelResolve';
 
-export type { Backend, BackendStatus, EmbedderInfo } from './embedWorker';
+export type { Backend, BackendStatus, EmbedBackend, EmbedderInfo } from './embedWorker';
 
 export interface Embedder extends EmbedderInfo {
   /** L2-normalised mean-pooled vectors, one per text, in input order. Throws SemcodeError on failure. */
@@ -25,8 +25,14 @@ export interface EmbedderOptions {
   model?: string;
   /** the editor setting, used when `model` is not given */
   setting?: string;
-  /** Default: cpu (onnxruntime-node), falling back to wasm only when the native binary cannot load. */
+  /**
+   * Default: cpu (onnxruntime-node), falling back to wasm only when the native binary cannot load. A
+   * Semcode static model runs as static-js (a JS table lookup, same vectors, no ONNX runtime) unless
+   * wasm is asked for or `staticTable` is false.
+   */
   backend?: Backend;
+  /** false: run a static model's ONNX graph through transformers.js like any other model (reference, bench). */
+  staticTable?: boolean;
   batchSize?: number;
   inWorker?: boolean;
 }
@@ -161,7 +167,7 @@ export async function openEmbedder(opts: EmbedderOptions = {}): Promise<Embedder
   if (opts.backend !== undefined && !BACKENDS.includes(opts.backend)) {
     throw new SemcodeError('usage', `unknown backend '${String(opts.backend)}' (expected ${BACKENDS.join(' or ')})`);
   }
-  const init = { model, backend: opts.backend ?? ('auto' as const) };
+  const init = { model, backend: opts.backend ?? ('auto' as const), staticTable: opts.staticTable ?? true };
 
   let run: (texts: string[]) => Promise<{ vectors: Float32Array[]; batches: number }>;
   let shutdown: () => Promise<void>;
