@@ -1,77 +1,94 @@
 /**
- * The thin extension: starts the bundled language server and forwards the search command to it.
- * Nothing heavy runs here; the extension host must never stutter because of indexing.
+ * The thin extension: starts the bundled language server, shows its status and forwards commands to it.
+ * Indexing, embedding and search all run in the server process (and its worker thread), never in the
+ * extension host, so the editor never stutters because of Semcode.
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { LanguageClient, type LanguageClientOptions, type ServerOptions, TransportKind } from 'vscode-languageclient/node';
-import { type SemcodeSettings, type ServerStatus, searchRequest, statusNotification } from '../../server/src/protocol/lspExt';
+import { LanguageClient, type LanguageClientOptions, type ServerOptions, State, TransportKind } from 'vscode-languageclient/node';
+import {
+  type IndexedParams,
+  type SearchParams,
+  type SearchResult,
+  type ServerStatus,
+  indexedNotification,
+  searchRequest,
+  statusNotification,
+} from '../../server/src/protocol/lspExt';
+import { COMMANDS, registerCommands } from './commands';
+import { SearchPalette } from './searchPalette';
+import { SECTION, readSettings } from './settings';
+import { StatusItem } from './statusItem';
+
+/** What activate() returns: lets other extensions and the integration tests talk to the same server. */
+export interface SemcodeApi {
+  readonly client: LanguageClient;
+  /** `semcode/search` (protocol objects built by another bundle would not match this client's, hence a function) */
+  search(params: SearchParams, token?: vscode.CancellationToken): Promise<SearchResult>;
+  /** the last `semcode/status` the server sent, if any */
+  status(): ServerStatus | undefined;
+  readonly onDidChangeStatus: vscode.Event<ServerStatus>;
+  /** `semcode/indexed`: which files an index run wrote or removed */
+  readonly onDidIndex: vscode.Event<IndexedParams>;
+}
 
 let client: LanguageClient | undefined;
 
-function settings(): SemcodeSettings {
-  const c = vscode.workspace.getConfiguration('semcode');
-  return {
-    model: c.get<string>('model') || undefined,
-    databaseUrl: c.get<string>('databaseUrl') || undefined,
-    databaseDir: c.get<string>('databaseDir') || undefined,
-    ignore: c.get<string[]>('ignore'),
-    maxFileSize: c.get<number>('maxFileSize'),
-    backend: c.get<'cpu' | 'wasm'>('backend'),
-  };
-}
-
-export async function activate(context: vscode.ExtensionContext): Promise<void> {
+export async function activate(context: vscode.ExtensionContext): Promise<SemcodeApi> {
   const module = context.asAbsolutePath(path.join('dist', 'server.js'));
   const serverOptions: ServerOptions = {
     run: { module, transport: TransportKind.ipc },
     debug: { module, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6010'] } },
   };
+  const log = vscode.window.createOutputChannel('Semcode');
   const clientOptions: LanguageClientOptions = {
     documentSelector: [{ scheme: 'file' }],
-    initializationOptions: settings(),
+    // Read at every (re)start; later changes reach the server through workspace/didChangeConfiguration,
+    // and the server decides what they need (another database, a re-walk, a rebuild it asks about).
+    initializationOptions: readSettings,
+    synchronize: { configurationSection: SECTION },
+    outputChannel: log,
   };
-  client = new LanguageClient('semcode', 'Semcode', serverOptions, clientOptions);
+  const c = new LanguageClient('semcode', 'Semcode', serverOptions, clientOptions);
+  client = c;
 
-  const item = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Left, 0);
-  item.text = '$(sync~spin) Semcode';
-  item.show();
-  context.subscriptions.push(item);
+  const status = new StatusItem(COMMANDS.showActions);
+  const palette = new SearchPalette(c, () => {
+    const s = status.status;
+    if (!s || (!s.quiescent && !s.paused)) return 'indexing: results may be incomplete';
+    return s.paused ? 'indexing paused' : undefined;
+  });
+  context.subscriptions.push(log, status, ...registerCommands({ client: c, palette, status, log }));
 
+  // Registered before start so the first status is not missed.
+  const indexedEmitter = new vscode.EventEmitter<IndexedParams>();
   context.subscriptions.push(
-    vscode.commands.registerCommand('semcode.search', async () => {
-      const query = await vscode.window.showInputBox({ prompt: 'Search code by meaning' });
-      if (!query || !client) return;
-      try {
-        const result = await client.sendRequest(searchRequest, { query, k: 20 });
-        const picked = await vscode.window.showQuickPick(
-          result.items.map((r) => ({
-            label: r.symbol ?? r.path,
-            description: `${r.path}:${r.startLine}  ${r.score.toFixed(3)}`,
-            detail: r.snippet,
-            r,
-          })),
-          { matchOnDescription: true, matchOnDetail: true },
-        );
-        if (picked) {
-          const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(picked.r.uri));
-          const range = new vscode.Range(picked.r.startLine - 1, 0, picked.r.endLine - 1, 0);
-          await vscode.window.showTextDocument(doc, { selection: range });
-        }
-      } catch (e) {
-        void vscode.window.showErrorMessage(`Semcode: ${e instanceof Error ? e.message : String(e)}`);
-      }
+    indexedEmitter,
+    c.onNotification(statusNotification, (s) => status.update(s)),
+    c.onNotification(indexedNotification, (p) => indexedEmitter.fire(p)),
+  );
+  context.subscriptions.push(
+    c.onDidChangeState((e) => {
+      if (e.newState === State.Stopped) status.stopped('the language server stopped (see Show Log)');
     }),
   );
 
-  await client.start();
-  context.subscriptions.push(
-    client.onNotification(statusNotification, (s: ServerStatus) => {
-      const icon = s.health === 'ok' ? '$(check)' : s.health === 'error' ? '$(error)' : '$(sync~spin)';
-      item.text = `${icon} Semcode${s.quiescent ? '' : ` ${s.files} files`}`;
-      item.tooltip = `${s.message ?? s.health}\nmodel ${s.model ?? '-'} (${s.backend ?? '-'}, dim ${s.dimension ?? '-'})\n${s.files} files, ${s.chunks} chunks`;
-    }),
-  );
+  try {
+    await c.start();
+  } catch (err) {
+    // Honest failure: the commands stay registered and report the error; the status item says why.
+    const msg = err instanceof Error ? err.message : String(err);
+    status.stopped(`the language server failed to start: ${msg}`);
+    void vscode.window.showErrorMessage(`Semcode: the language server failed to start: ${msg}`, 'Show Log').then((a) => a && log.show());
+  }
+
+  return {
+    client: c,
+    search: (params, token) => c.sendRequest(searchRequest, params, token),
+    status: () => status.status,
+    onDidChangeStatus: status.onDidChange,
+    onDidIndex: indexedEmitter.event,
+  };
 }
 
 export async function deactivate(): Promise<void> {

@@ -22,7 +22,7 @@ common options:
   --db URL           a PostgreSQL + pgvector server (postgres://...)
   --db-dir DIR       the embedded database directory (default \${XDG_CACHE_HOME:-~/.cache}/semcode)
   --model NAME       a model directory or hub id (default: SEMCODE_MODEL, else the model shipped with semcode)
-  --backend B        cpu (default) or wasm
+  --backend B        cpu (default; Semcode's own static models then run as static-js, a JS table lookup) or wasm
   --max-file-size N  skip files larger than N bytes (default 1048576)
   --ignore PATTERN   extra gitignore-style pattern (repeatable)
 exit status: 0 success, 1 usage error, 2 runtime error`;
