@@ -2,10 +2,10 @@
 // loaded through transformers.js in the worker thread. Model calls are counted, not guessed.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { renameSync, rmSync } from 'node:fs';
+import { realpathSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Engine } from '../server/src/engine';
-import type { IndexSummary } from '../server/src/index/indexer';
+import type { IndexOptions, IndexSummary } from '../server/src/index/indexer';
 import type { DbTarget } from '../server/src/store/open';
 import { BACKENDS } from './helpers/backends';
 import { makeProject, tempDir, testModel, writeFile } from './helpers/workspace';
@@ -148,6 +148,128 @@ for (const backend of BACKENDS) {
       assert.equal(s.embedded + s.reused, s.chunks);
       const hits = await engine.search([root], 'ring buffer', { mode: 'vector', k: 3 });
       assert.equal(hits.length, 3);
+    });
+  });
+}
+
+for (const backend of BACKENDS) {
+  describe(`re-indexing given paths on ${backend.name} (the file watcher's runs)`, () => {
+    let engine: Engine;
+    let cleanupDb: () => Promise<void>;
+    const work = tempDir('paths');
+    const root = makeProject(join(work.dir, 'project'));
+    const texts = () => engine.activeEmbedder!.stats.texts;
+    const paths = async (q: string, k = 50) => (await engine.search([root], q, { mode: 'text', k })).map((h) => h.path);
+    /** Indexes the paths; returns the summary and the files reported changed and deleted. */
+    const run = async (listed: string[], extra: Partial<IndexOptions> = {}) => {
+      const changedPaths: string[] = [];
+      const deletedPaths: string[] = [];
+      const summary = await engine.index({
+        roots: [root],
+        paths: listed,
+        onFile: (f) => (f.deleted ? deletedPaths : changedPaths).push(f.path),
+        ...extra,
+      });
+      return { ...summary, changedPaths, deletedPaths };
+    };
+
+    /** term_stats and the corpus figures exactly as a full recount leaves them. */
+    async function bm25Stats(): Promise<{ terms: string; n: number; avg: number }> {
+      const cb = (await engine.store.codebase(realpathSync(root)))!;
+      const t = await engine.db.query<{ lexeme: string; df: number }>('SELECT lexeme, df FROM term_stats WHERE codebase_id = $1 ORDER BY lexeme', [cb.id]);
+      return { terms: t.rows.map((r) => `${r.lexeme}:${r.df}`).join(' '), n: cb.nChunks, avg: Math.round(cb.avgTokens * 1e6) / 1e6 };
+    }
+
+    before(async () => {
+      const made = await backend.create();
+      cleanupDb = made.cleanup;
+      engine = await Engine.open({ db: made.target, model: await testModel(32) });
+      await engine.index({ roots: [root] });
+    });
+    after(async () => {
+      await engine?.close();
+      await cleanupDb?.();
+      work.cleanup();
+    });
+
+    test('only the listed file is re-read and re-embedded; an unlisted edit waits for its own event', async () => {
+      writeFile(root, 'src/listed.py', 'def wibblesnark(x):\n    return x * 2\n');
+      writeFile(root, 'src/unlisted.py', 'def wobblequark(x):\n    return x * 3\n');
+      const before = texts();
+      const s = await run(['src/listed.py']);
+      assert.equal(s.files, 1, 'one file read, no walk');
+      assert.deepEqual(s.changedPaths, ['src/listed.py']);
+      assert.equal(s.deletedFiles, 0);
+      assert.equal(texts() - before, s.embedded);
+      assert.ok(s.embedded >= 1 && s.embedded <= 2, `embedded ${s.embedded}`);
+      assert.deepEqual(await paths('wibblesnark', 1), ['src/listed.py']);
+      assert.deepEqual(await paths('wobblequark'), []);
+      const s2 = await run(['src/unlisted.py', 'src/listed.py']);
+      assert.deepEqual(s2.changedPaths, ['src/unlisted.py'], 'the unchanged listed file costs nothing');
+      assert.deepEqual(await paths('wobblequark', 1), ['src/unlisted.py']);
+    });
+
+    test('a listed path that is gone, or a deleted directory, removes what was indexed under it', async () => {
+      writeFile(root, 'lib/a/one.ts', 'export function quibbleOne() { return 1; }\n');
+      writeFile(root, 'lib/a/two.ts', 'export function quibbleTwo() { return 2; }\n');
+      const added = await run(['lib']);
+      assert.deepEqual(added.changedPaths.sort(), ['lib/a/one.ts', 'lib/a/two.ts'], 'a listed directory is walked');
+      rmSync(join(root, 'src/listed.py'));
+      const s = await run(['src/listed.py']);
+      assert.deepEqual(s.deletedPaths, ['src/listed.py']);
+      assert.deepEqual(await paths('wibblesnark'), []);
+      rmSync(join(root, 'lib'), { recursive: true });
+      const s2 = await run(['lib']);
+      assert.deepEqual(s2.deletedPaths.sort(), ['lib/a/one.ts', 'lib/a/two.ts']);
+      assert.deepEqual(await paths('quibble'), []);
+      assert.ok((await paths('wobblequark')).length, 'files outside the listed paths stay');
+    });
+
+    test('ignore rules apply to listed paths: an ignored file is not indexed, a newly ignored one is removed', async () => {
+      writeFile(root, 'build/new.js', 'function zorkmidNew() { return 2; }\n');
+      const s = await run(['build/new.js', 'build/out.js']);
+      assert.equal(s.changedFiles, 0);
+      assert.deepEqual(await paths('zorkmid'), []);
+      writeFile(root, 'gen/made.ts', 'export function glorpMade() { return 3; }\n');
+      await run(['gen/made.ts']);
+      assert.deepEqual(await paths('glorpMade'), ['gen/made.ts']);
+      writeFile(root, '.semcodeignore', 'gen/\n');
+      const s2 = await run(['gen/made.ts']);
+      assert.deepEqual(s2.deletedPaths, ['gen/made.ts']);
+      assert.deepEqual(await paths('glorpMade'), []);
+      rmSync(join(root, '.semcodeignore'));
+      await run(['.semcodeignore']);
+    });
+
+    test('BM25 statistics kept per job equal a full recount', async () => {
+      writeFile(root, 'src/stats.go', 'package x\n\nfunc ZapStats(a int) int { return a + a }\n\nfunc ZapMore(b int) int { return b }\n');
+      await run(['src/stats.go']);
+      writeFile(root, 'src/stats.go', 'package x\n\nfunc ZapStats(a int) int { return a - a }\n');
+      await run(['src/stats.go', 'src/unlisted.py']);
+      rmSync(join(root, 'src/unlisted.py'));
+      await run(['src/unlisted.py']);
+      const incremental = await bm25Stats();
+      await engine.store.refreshTermStats((await engine.store.codebase(realpathSync(root)))!.id);
+      assert.deepEqual(incremental, await bm25Stats());
+      assert.ok(incremental.terms.includes('zapstats:1'));
+    });
+
+    test('a pause gate holds the next job until it opens, and an abort stops the run', async () => {
+      for (let i = 0; i < 4; i++) writeFile(root, `gate/f${i}.py`, `def gated_${i}(x):\n    return x + ${i}\n`);
+      let open!: () => void;
+      let gated = 0;
+      const opened = new Promise<void>((r) => (open = r));
+      const pending = run(['gate'], { jobChunks: 1, gate: () => (gated++, opened) });
+      await new Promise((r) => setTimeout(r, 200));
+      assert.deepEqual(await paths('gated'), [], 'nothing stored while the gate is closed');
+      open();
+      const s = await pending;
+      assert.equal(s.changedFiles, 4);
+      assert.ok(gated >= 4);
+      writeFile(root, 'gate/f9.py', 'def gated_9(x):\n    return x\n');
+      const ac = new AbortController();
+      ac.abort();
+      await assert.rejects(run(['gate/f9.py'], { signal: ac.signal }), /cancelled/);
     });
   });
 }

@@ -16,6 +16,8 @@ import { dirname, join, resolve } from 'node:path';
 import {
   IgnoreRules,
   Walker,
+  coverPaths,
+  isCovered,
   isIgnored,
   listIndexableFiles,
   type WalkStats,
@@ -432,6 +434,55 @@ test('stopping early leaves no stray failures', async () => {
   }
   assert.deepEqual(got, ['f00.ts', 'f01.ts', 'f02.ts']);
   assert.equal(walker.stats.files, 3);
+});
+
+test('walkPaths reads only the listed files and walks a listed directory with the rules a full walk uses', async () => {
+  const root = tree({
+    '.gitignore': '*.log\nout/\n',
+    'src/a.ts': 'a',
+    'src/b.ts': 'b',
+    'src/deep/c.ts': 'c',
+    'src/deep/x.log': 'log',
+    'src/deep/.gitignore': 'gen.ts\n',
+    'src/deep/gen.ts': 'generated',
+    'src/deep/out/o.ts': 'o',
+    'other/d.ts': 'd',
+  });
+  const walker = new Walker();
+  const got: string[] = [];
+  for await (const f of walker.walkPaths(root, ['src/a.ts', 'src/deep', 'src/deep/c.ts', './src//a.ts'])) got.push(f.relPath);
+  const full = (await walkAll(root)).paths.filter((p) => p.startsWith('src/deep/') || p === 'src/a.ts');
+  assert.deepEqual(got.sort(), full.sort());
+  assert.deepEqual(got.sort(), ['src/a.ts', 'src/deep/.gitignore', 'src/deep/c.ts']);
+  assert.equal(walker.stats.files, 3);
+});
+
+test('walkPaths yields nothing for a path that is gone, ignored, inside an ignored directory, binary or too large', async () => {
+  const root = tree({
+    '.gitignore': 'build/\n*.tmp\n',
+    'build/out.js': 'x',
+    'note.tmp': 'x',
+    'bin.dat': Buffer.from([1, 0, 2]),
+    'big.ts': 'x'.repeat(100),
+    'ok.ts': 'ok',
+    'node_modules/m/index.js': 'x',
+  });
+  const walker = new Walker({ maxFileSize: 50 });
+  const got: string[] = [];
+  const listed = ['gone.ts', 'gone/dir', 'build/out.js', 'build', 'note.tmp', 'bin.dat', 'big.ts', 'node_modules/m/index.js', 'ok.ts'];
+  for await (const f of walker.walkPaths(root, listed)) got.push(f.relPath);
+  assert.deepEqual(got, ['ok.ts']);
+  assert.equal(walker.stats.skipped.binary, 1);
+  assert.equal(walker.stats.skipped.too_large, 1);
+  assert.equal(walker.stats.ignored, 3); // build (covering build/out.js), note.tmp, node_modules/m/index.js
+});
+
+test('coverPaths normalises, dedupes, drops paths inside listed directories and paths leaving the root; isCovered matches', () => {
+  assert.deepEqual(coverPaths(['b/x.ts', 'a', 'a/b/c.ts', './b//x.ts', '../up.ts', '', '.', 'a.c', 'b/../z']), ['a', 'a.c', 'b/x.ts']);
+  assert.equal(isCovered('a/b/c.ts', ['a']), true);
+  assert.equal(isCovered('a.c', ['a']), false);
+  assert.equal(isCovered('ab/c.ts', ['a']), false);
+  assert.equal(isCovered('b/x.ts', ['b/x.ts']), true);
 });
 
 function hasGit(): boolean {

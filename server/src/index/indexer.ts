@@ -1,3 +1,4 @@
+import { realpath } from 'node:fs/promises';
 import { SemcodeError } from '../errors';
 import { modelInput, sha256 } from '../embed/input';
 import { LocalQueue } from '../jobs/queue';
@@ -5,7 +6,8 @@ import { searchText } from '../search/terms';
 import { type Codebase, type FileWrite, IndexStore, type StoredChunk, vectorLiteral } from '../store/indexStore';
 import type { Chunker } from './chunker';
 import type { Chunk } from './types';
-import { type SkipReason, type WalkOptions, Walker } from './walker';
+import { applyTermDelta, termCounts } from './termStats';
+import { type SkipReason, type WalkOptions, Walker, coverPaths } from './walker';
 
 /** What the indexer needs from a model: the embedder and the identity recorded with the index. */
 export interface IndexModel {
@@ -20,16 +22,36 @@ export interface IndexOptions {
   /** forget what is indexed (for a new model) and index from scratch */
   rebuild?: boolean;
   walk?: WalkOptions;
-  onProgress?: (p: IndexProgress) => void;
+  /** a returned promise is awaited only before the HNSW build (so a report can reach a client first) */
+  onProgress?: (p: IndexProgress) => void | Promise<void>;
   signal?: AbortSignal;
   /** chunks per embedding job; a job is also one database transaction */
   jobChunks?: number;
+  /**
+   * Re-check only these paths (posix, relative to the single root in `roots`) instead of walking the tree:
+   * files, directories (walked) or paths that no longer exist. What is indexed at or below a listed path
+   * and no longer found (deleted, now ignored, binary, too large) is removed. For file watchers.
+   */
+  paths?: string[];
+  /** awaited before each file and each job: a pause holds it (the job in flight finishes) */
+  gate?: () => Promise<void>;
+  /** texts per call to the embedder, so a query embedding never queues behind a whole job (default 64) */
+  embedBatch?: number;
+  /** each file whose chunks are being rewritten (`deleted: false`) or that left the index (root is the real path) */
+  onFile?: (f: { root: string; path: string; deleted: boolean }) => void;
 }
 
 export interface IndexProgress {
-  phase: 'scanning' | 'indexing' | 'finishing';
+  /** 'hnsw': building a codebase's vector index (on PGlite nothing else runs meanwhile) */
+  phase: 'scanning' | 'indexing' | 'finishing' | 'hnsw';
   filesSeen: number;
   filesChanged: number;
+  /** changed files whose chunks are stored */
+  filesDone: number;
+  /** files indexed before this run in the roots begun so far (an estimate of the walk's length) */
+  filesKnown: number;
+  /** every root has been walked: chunksQueued is final */
+  walked: boolean;
   chunksDone: number;
   chunksQueued: number;
 }
@@ -76,6 +98,8 @@ interface PendingFile {
 interface EmbedJob {
   codebase: Codebase;
   files: PendingFile[];
+  /** keep BM25 statistics up to date per job (watcher runs) instead of recomputing them at the end */
+  deltaStats: boolean;
 }
 
 /** A chunk as stored: its vector literal and its full-text words (symbol and path count as text too). */
@@ -120,6 +144,7 @@ export function assertSameModel(cb: Codebase, model: { modelId: string; modelHas
  */
 export class Indexer {
   private timed: <T>(key: keyof IndexTimings, fn: () => Promise<T>) => Promise<T> = (_k, fn) => fn();
+  private embedBatch = 64;
 
   constructor(
     private readonly store: IndexStore,
@@ -131,8 +156,26 @@ export class Indexer {
     const started = performance.now();
     const walker = new Walker(opts.walk);
     const jobChunks = opts.jobChunks ?? 256;
-    const progress: IndexProgress = { phase: 'scanning', filesSeen: 0, filesChanged: 0, chunksDone: 0, chunksQueued: 0 };
-    const report = () => opts.onProgress?.({ ...progress });
+    const only = opts.paths ? coverPaths(opts.paths) : null;
+    if (only && opts.roots.length !== 1) throw new SemcodeError('usage', 'indexing given paths needs exactly one root');
+    this.embedBatch = Math.max(1, opts.embedBatch ?? 64);
+    const progress: IndexProgress = {
+      phase: 'scanning',
+      filesSeen: 0,
+      filesChanged: 0,
+      filesDone: 0,
+      filesKnown: 0,
+      walked: false,
+      chunksDone: 0,
+      chunksQueued: 0,
+    };
+    const checkpoint = async () => {
+      if (opts.gate) await opts.gate();
+      if (opts.signal?.aborted) throw new SemcodeError('usage', 'indexing cancelled');
+    };
+    const changedRoots = new Set<string>();
+    let chunkTotal = 0;
+    const report = () => void opts.onProgress?.({ ...progress });
     const totals = { files: 0, changed: 0, unchanged: 0, deleted: 0, embedded: 0, reused: 0 };
     let hnswBuilt = false;
     const roots: string[] = [];
@@ -148,12 +191,14 @@ export class Indexer {
     this.timed = timed;
 
     const queue = new LocalQueue<EmbedJob>(async (job) => {
+      await checkpoint();
       const n = await this.embedAndStore(job, totals);
       progress.chunksDone += n;
+      progress.filesDone += job.files.length;
       report();
     }, 2, 2);
 
-    for (const root of opts.roots) {
+    for (const [rootIndex, root] of opts.roots.entries()) {
       let codebase: Codebase | null = null;
       const seen = new Set<string>();
       let known = new Map<string, string>();
@@ -161,20 +206,22 @@ export class Indexer {
       let batchChunks = 0;
       const flush = async () => {
         if (!batch.length) return;
-        await queue.push({ codebase: codebase!, files: batch });
+        await queue.push({ codebase: codebase!, files: batch, deltaStats: !!only });
         batch = [];
         batchChunks = 0;
       };
+      const startCodebase = async (cb: Codebase, realRoot: string) => {
+        codebase = cb;
+        known = only ? await this.store.fileHashesUnder(cb.id, only) : await this.store.fileHashes(cb.id);
+        progress.filesKnown += only ? 0 : known.size;
+        roots.push(realRoot);
+        progress.phase = 'indexing';
+      };
       let mark = performance.now();
-      for await (const file of walker.walk(root)) {
+      for await (const file of only ? walker.walkPaths(root, only) : walker.walk(root)) {
         timings.walkAndHash += (performance.now() - mark) / 1000;
-        if (!codebase) {
-          codebase = await this.openCodebase(file.root, !!opts.rebuild);
-          known = await this.store.fileHashes(codebase.id);
-          roots.push(file.root);
-          progress.phase = 'indexing';
-        }
-        if (opts.signal?.aborted) throw new SemcodeError('usage', 'indexing cancelled');
+        if (!codebase) await startCodebase(await this.openCodebase(file.root, !!opts.rebuild), file.root);
+        await checkpoint();
         totals.files++;
         progress.filesSeen++;
         seen.add(file.relPath);
@@ -187,6 +234,8 @@ export class Indexer {
         const chunkStart = performance.now();
         totals.changed++;
         progress.filesChanged++;
+        changedRoots.add(file.root);
+        opts.onFile?.({ root: file.root, path: file.relPath, deleted: false });
         const text = file.text.includes('\0') ? file.text.replace(/\0/g, '\uFFFD') : file.text; // PostgreSQL text holds no NUL
         const chunks = this.chunker.chunk(file.relPath, text);
         const inputs = chunks.map((c) => modelInput(c));
@@ -207,29 +256,54 @@ export class Indexer {
         mark = performance.now();
       }
       // A root without any indexable file still gets a codebase (so searching it says "no results").
-      codebase ??= await this.openCodebaseForEmptyRoot(root, !!opts.rebuild, roots);
+      if (!codebase) {
+        const real = await realpath(root);
+        await startCodebase(await this.openCodebase(real, !!opts.rebuild), real);
+      }
+      const cb: Codebase = codebase!;
       await flush();
+      if (rootIndex === opts.roots.length - 1) progress.walked = true;
       await queue.drain();
+      await checkpoint();
       progress.phase = 'finishing';
       report();
       const gone = [...known.keys()].filter((p) => !seen.has(p));
-      await this.store.deleteFiles(codebase.id, gone);
+      if (only) await this.deleteWithStats(cb.id, gone);
+      else await this.store.deleteFiles(cb.id, gone);
+      for (const path of gone) opts.onFile?.({ root: cb.root, path, deleted: true });
       totals.deleted += gone.length;
-      if (totals.changed || gone.length || !codebase.indexedAt) await timed('termStats', () => this.store.refreshTermStats(codebase!.id));
-      const counts = await this.store.counts(codebase.id);
-      if (counts.chunks > 0 && (await timed('hnsw', () => this.store.ensureHnsw(codebase!, this.model.dimension)))) hnswBuilt = true;
+      // A watcher run has kept the BM25 statistics current job by job and trusts the codebase's chunk count:
+      // counting (100 ms at 100k chunks) or recounting (seconds) would hold PGlite, and every request, that
+      // long. A walk counts, and recounts when something changed or a run that stopped early left the
+      // statistics behind.
+      let stored: number;
+      if (only) {
+        if (!cb.indexedAt) await timed('termStats', () => this.store.refreshTermStats(cb.id));
+        stored = (await this.store.codebase(cb.root))!.nChunks;
+      } else {
+        stored = (await this.store.counts(cb.id)).chunks;
+        const stale = changedRoots.has(cb.root) || gone.length > 0 || !cb.indexedAt || stored !== cb.nChunks;
+        if (stale) await timed('termStats', () => this.store.refreshTermStats(cb.id));
+      }
+      chunkTotal += stored;
+      if (cb.hnswDim !== this.model.dimension) {
+        if (stored > 0) {
+          progress.phase = 'hnsw';
+          await opts.onProgress?.({ ...progress });
+          if (await timed('hnsw', () => this.store.ensureHnsw(cb, this.model.dimension))) hnswBuilt = true;
+          progress.phase = 'finishing';
+        }
+      }
     }
     await queue.drain();
 
-    let chunks = 0;
-    for (const root of roots) chunks += (await this.store.counts((await this.store.codebase(root))!.id)).chunks;
     return {
       roots,
       files: totals.files,
       changedFiles: totals.changed,
       unchangedFiles: totals.unchanged,
       deletedFiles: totals.deleted,
-      chunks,
+      chunks: chunkTotal,
       embedded: totals.embedded,
       reused: totals.reused,
       skipped: { ...walker.stats.skipped },
@@ -240,13 +314,6 @@ export class Indexer {
       modelId: this.model.modelId,
       dimension: this.model.dimension,
     };
-  }
-
-  private async openCodebaseForEmptyRoot(root: string, rebuild: boolean, roots: string[]): Promise<Codebase> {
-    const { realpath } = await import('node:fs/promises');
-    const real = await realpath(root);
-    roots.push(real);
-    return this.openCodebase(real, rebuild);
   }
 
   private async openCodebase(root: string, rebuild: boolean): Promise<Codebase> {
@@ -276,7 +343,13 @@ export class Indexer {
     }
     if (missing.size) {
       const hashes = [...missing.keys()];
-      const embedded = await this.timed('embed', () => this.model.embed([...missing.values()]));
+      const texts = [...missing.values()];
+      const embedded: Float32Array[] = [];
+      // Slices, not the whole job: the embedder runs one call at a time, and a search's query embedding
+      // waits behind whatever is queued.
+      for (let i = 0; i < texts.length; i += this.embedBatch) {
+        embedded.push(...(await this.timed('embed', () => this.model.embed(texts.slice(i, i + this.embedBatch)))));
+      }
       if (embedded.length !== hashes.length) {
         throw new SemcodeError('model_output', `model returned ${embedded.length} vectors for ${hashes.length} inputs`);
       }
@@ -299,7 +372,23 @@ export class Indexer {
       language: f.language,
       chunks: f.chunks.map((c, i) => storedChunk(c, vectors.get(f.inputHashes[i]!)!)),
     }));
-    await this.timed('store', () => this.store.replaceFiles(job.codebase.id, writes));
+    if (job.deltaStats) {
+      const paths = writes.map((w) => w.path);
+      const before = await this.timed('termStats', () => termCounts(this.store.db, job.codebase.id, paths));
+      await this.timed('store', () => this.store.replaceFiles(job.codebase.id, writes));
+      const after = await this.timed('termStats', () => termCounts(this.store.db, job.codebase.id, paths));
+      await this.timed('termStats', () => applyTermDelta(this.store.db, job.codebase.id, before, after));
+    } else {
+      await this.timed('store', () => this.store.replaceFiles(job.codebase.id, writes));
+    }
     return allHashes.length;
+  }
+
+  /** Deletes files and takes their chunks out of the BM25 statistics (watcher runs). */
+  private async deleteWithStats(codebaseId: number, paths: string[]): Promise<void> {
+    if (!paths.length) return;
+    const before = await termCounts(this.store.db, codebaseId, paths);
+    await this.store.deleteFiles(codebaseId, paths);
+    await applyTermDelta(this.store.db, codebaseId, before, { lexemes: new Map(), chunks: 0, tokens: 0 });
   }
 }

@@ -189,7 +189,8 @@ export class IgnoreRules {
     this.cache.clear();
   }
 
-  private rulesFor(dirRel: string): Promise<Ignore> {
+  /** The full rule list for directory `dirRel` (posix, '' for the root), as the walker builds it there. */
+  rulesFor(dirRel: string): Promise<Ignore> {
     let rules = this.cache.get(dirRel);
     if (!rules) {
       const abs = join(this.root, dirRel);
@@ -258,6 +259,29 @@ interface Candidate {
   absPath: string;
 }
 
+/**
+ * Normalised, sorted, deduplicated relative paths, without those inside another listed path (a listed
+ * directory is walked whole). Paths leaving the root ('..') or naming the root itself are dropped.
+ */
+export function coverPaths(relPaths: readonly string[]): string[] {
+  const clean = new Set<string>();
+  for (const p of relPaths) {
+    const parts = p.split(PATH_SEPARATORS).filter((x) => x !== '' && x !== '.');
+    if (!parts.length || parts.includes('..')) continue;
+    clean.add(parts.join('/'));
+  }
+  const ancestorListed = (p: string) => {
+    for (let i = p.indexOf('/'); i >= 0; i = p.indexOf('/', i + 1)) if (clean.has(p.slice(0, i))) return true;
+    return false;
+  };
+  return [...clean].filter((p) => !ancestorListed(p)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** Is `path` one of `covered` or inside one of them? (both posix, relative to one root) */
+export function isCovered(path: string, covered: readonly string[]): boolean {
+  return covered.some((q) => path === q || path.startsWith(q + '/'));
+}
+
 export class Walker {
   readonly stats: WalkStats = {
     files: 0,
@@ -288,8 +312,13 @@ export class Walker {
    */
   async *walk(root: string): AsyncGenerator<WalkedFile> {
     const realRoot = await resolveRoot(root);
+    yield* this.readAhead(realRoot, this.candidates(realRoot, root));
+  }
+
+  /** Reads up to `concurrency` candidates ahead, yielding them in candidate order. */
+  private async *readAhead(realRoot: string, candidates: AsyncGenerator<Candidate>): AsyncGenerator<WalkedFile> {
     const window: Promise<WalkedFile | null>[] = [];
-    for await (const c of this.candidates(realRoot, root)) {
+    for await (const c of candidates) {
       const pending = this.read(realRoot, c);
       // Awaited in order below; until then a rejection must not count as unhandled.
       pending.catch(() => {});
@@ -311,18 +340,86 @@ export class Walker {
     }
   }
 
-  /** Files to read, in walk order; ignored, unreachable and non-regular entries are counted here. */
-  private async *candidates(realRoot: string, givenRoot: string): AsyncGenerator<Candidate> {
+  /**
+   * Only these paths (posix, relative to `root`), for a file watcher: each is a file, a directory (walked
+   * as a full walk would walk it) or gone (nothing yielded). A path the walker would leave out (ignored,
+   * inside an ignored directory, binary, too large...) yields nothing either, so the caller treats every
+   * requested path that yields nothing as absent from the index.
+   */
+  async *walkPaths(root: string, relPaths: readonly string[]): AsyncGenerator<WalkedFile> {
+    const realRoot = await resolveRoot(root);
+    const rules = new IgnoreRules(realRoot, { ignorePatterns: [...this.ignorePatterns] });
+    for (const relPath of coverPaths(relPaths)) {
+      if (await rules.ignores(relPath)) {
+        this.stats.ignored++;
+        continue;
+      }
+      const absPath = join(realRoot, relPath);
+      let st;
+      try {
+        st = await fsp.stat(absPath);
+      } catch (e) {
+        const code = fsCode(e);
+        if (code === 'ENOENT' || code === 'ENOTDIR') continue; // gone: the caller drops it from the index
+        this.skip(code === 'ELOOP' ? 'symlink_loop' : 'unreadable', e);
+        continue;
+      }
+      if (st.isDirectory()) {
+        if (await rules.ignores(relPath, true)) {
+          this.stats.ignored++;
+          continue;
+        }
+        const cut = relPath.lastIndexOf('/');
+        const parentRules = await rules.rulesFor(cut < 0 ? '' : relPath.slice(0, cut));
+        let real: string;
+        try {
+          real = await fsp.realpath(absPath);
+        } catch (e) {
+          this.skip('unreadable', e);
+          continue;
+        }
+        const sub = { rel: relPath, abs: absPath, real, parentRules };
+        yield* this.readAhead(realRoot, this.candidates(realRoot, root, sub));
+      } else if (st.isFile()) {
+        const file = await this.read(realRoot, { relPath, absPath });
+        if (file) {
+          this.stats.files++;
+          yield file;
+        }
+      } else {
+        this.stats.skipped.not_regular++;
+      }
+    }
+  }
+
+  /**
+   * Files to read, in walk order; ignored, unreachable and non-regular entries are counted here. `sub` starts
+   * the walk at a directory below the root (its rules come from its parent's, as in a full walk).
+   */
+  private async *candidates(
+    realRoot: string,
+    givenRoot: string,
+    sub?: { rel: string; abs: string; real: string; parentRules: Ignore },
+  ): AsyncGenerator<Candidate> {
+    const startAbs = sub?.abs ?? realRoot;
     let rootEntries: Dirent[];
     try {
-      rootEntries = await fsp.readdir(realRoot, { withFileTypes: true });
+      rootEntries = await fsp.readdir(startAbs, { withFileTypes: true });
     } catch (e) {
+      if (sub) {
+        this.skip('unreadable', e);
+        return;
+      }
       throw new SemcodeError('io_error', `cannot read workspace root ${givenRoot}: ${errorMessage(e)}`, { cause: e });
     }
     // Real paths of every directory entered: a symlink into one of them is a loop (an ancestor) or a
     // second copy of files already walked, and following it could multiply or never end.
-    const visited = new Set<string>([realRoot]);
-    const stack: Frame[] = [await this.frame(null, realRoot, realRoot, '', rootEntries)];
+    const visited = new Set<string>([sub?.real ?? realRoot]);
+    const stack: Frame[] = [
+      sub
+        ? await this.frame(sub.parentRules, sub.abs, sub.real, sub.rel, rootEntries)
+        : await this.frame(null, realRoot, realRoot, '', rootEntries),
+    ];
 
     while (stack.length > 0) {
       const dir = stack[stack.length - 1]!;

@@ -1,131 +1,286 @@
 /**
- * The language server: indexes every workspace folder in the background and answers semcode/search.
- * Heavy work happens here (and in the embedding worker thread), never in the editor's extension host.
+ * The language server: indexes every workspace folder in the background, keeps the index fresh from file
+ * events, and answers semcode/search, workspace/symbol and hover. This file only wires the protocol to
+ * the modules beside it; heavy work happens there and in the embedding worker thread, never in the editor.
  */
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { ProposedFeatures, ResponseError, createConnection } from 'vscode-languageserver/node';
+import { isAbsolute, resolve } from 'node:path';
+import {
+  type ClientCapabilities,
+  DidChangeConfigurationNotification,
+  DidChangeWatchedFilesNotification,
+  ProposedFeatures,
+  TextDocumentSyncKind,
+  createConnection,
+} from 'vscode-languageserver/node';
 import { SemcodeError, errorMessage } from '../errors';
-import { Engine } from '../engine';
+import { hashModelFiles, resolveModel } from '../embed/modelResolve';
 import {
   type SemcodeSettings,
-  type ServerStatus,
+  cancelRequest,
+  indexedNotification,
+  pauseRequest,
   rebuildRequest,
   reindexRequest,
+  resumeRequest,
   searchRequest,
   statusNotification,
 } from '../protocol/lspExt';
+import { EngineHolder } from './engineHolder';
+import { guarded } from './errors';
+import { relatedHover } from './hover';
+import { IndexService } from './indexService';
+import { uriToPath } from './paths';
+import { searchWorkspace } from './search';
+import { diffSettings, normalizeSettings } from './settings';
+import { StatusTracker } from './status';
+import { workspaceSymbols } from './symbols';
+import { ChangeBatcher, ChangeRouter } from './watcher';
 
 const connection = createConnection(ProposedFeatures.all);
+const log = (m: string) => connection.console.log(m);
+const logError = (m: string) => connection.console.error(m);
+
 let roots: string[] = [];
 let settings: SemcodeSettings = {};
-let engine: Engine | null = null;
-let indexing: Promise<void> | null = null;
-const status: ServerStatus = {
-  health: 'warning',
-  quiescent: false,
-  message: 'starting',
-  model: null,
-  backend: null,
-  dimension: null,
-  files: 0,
-  chunks: 0,
-  queue: 0,
-  lastError: null,
-};
+let caps: ClientCapabilities = {};
+const status = new StatusTracker((s) => void connection.sendNotification(statusNotification, s).catch(() => {}));
+let engines = new EngineHolder({});
 
-function publish(patch: Partial<ServerStatus>): void {
-  Object.assign(status, patch);
-  void connection.sendNotification(statusNotification, { ...status });
+const index = new IndexService({
+  engine: () => engines.get(),
+  roots: () => roots,
+  walk: () => ({ maxFileSize: settings.maxFileSize, ignorePatterns: settings.ignore }),
+  status,
+  createProgress: () => connection.window.createWorkDoneProgress(),
+  indexed: (p) => void connection.sendNotification(indexedNotification, p).catch(() => {}),
+  log,
+  error: logError,
+  modelMismatch: (e) => void askRebuild(e.message),
+  advisory: () => (declined !== null ? DECLINED_MESSAGE : null),
+});
+
+const router = new ChangeRouter({
+  roots: () => roots,
+  ignorePatterns: () => settings.ignore ?? [],
+  excluded: () => (settings.databaseDir && !settings.databaseUrl ? [resolve(settings.databaseDir)] : []),
+});
+const batcher = new ChangeBatcher((paths) => void routeChanges(paths));
+
+async function routeChanges(fsPaths: string[]): Promise<void> {
+  try {
+    const routed = await router.route(fsPaths);
+    if (routed.full.size) index.full([...routed.full]).catch(() => {});
+    for (const [root, rels] of routed.paths) index.changed(root, rels);
+  } catch (e) {
+    logError(`file events dropped: ${errorMessage(e)}`);
+  }
 }
 
-async function openEngine(): Promise<Engine> {
-  engine ??= await Engine.open({
-    db: settings.databaseUrl ? { url: settings.databaseUrl } : { dir: settings.databaseDir || undefined },
-    modelSetting: settings.model || undefined,
-    backend: settings.backend,
-  });
-  return engine;
-}
+// ---------------------------------------------------------------------------------------------------------
+// Settings: a model change is a rebuild the user agrees to, never vectors of two models in one index.
 
-function runIndex(rebuild: boolean): Promise<void> {
-  if (indexing) return indexing;
-  publish({ quiescent: false, health: status.health === 'error' ? 'warning' : status.health, message: 'indexing' });
-  indexing = (async () => {
-    try {
-      const e = await openEngine();
-      const s = await e.index({
-        roots,
-        rebuild,
-        walk: { maxFileSize: settings.maxFileSize, ignorePatterns: settings.ignore },
-        onProgress: (p) => publish({ queue: Math.max(0, p.chunksQueued - p.chunksDone), files: p.filesSeen }),
-      });
-      const emb = e.activeEmbedder;
-      publish({
-        health: 'ok',
-        quiescent: true,
-        message: undefined,
-        model: s.modelId,
-        dimension: s.dimension,
-        backend: emb?.backend ?? null,
-        files: s.files,
-        chunks: s.chunks,
-        queue: 0,
-        lastError: null,
-      });
-    } catch (err) {
-      const msg = errorMessage(err);
-      connection.console.error(`indexing failed: ${msg}`);
-      publish({ health: 'error', quiescent: true, message: msg, lastError: msg });
-    } finally {
-      indexing = null;
+let asking = false;
+/** The model setting the user declined to rebuild for: not asked again until the setting changes. */
+let declined: string | null = null;
+const DECLINED_MESSAGE = 'the model setting changed: the index keeps its model until Semcode: Rebuild index';
+
+async function askRebuild(reason: string): Promise<void> {
+  if (asking || declined === (settings.model ?? '')) return;
+  asking = true;
+  try {
+    const pick = await connection.window.showWarningMessage(
+      `The model changed: rebuild the index? (${reason})`,
+      { title: 'Rebuild' },
+      { title: 'Not now' },
+    );
+    if (pick?.title === 'Rebuild') await rebuild().catch(() => {});
+    else {
+      declined = settings.model ?? '';
+      if (status.current.health !== 'error') status.set({ health: 'warning', message: DECLINED_MESSAGE });
+      log('rebuild declined: the index keeps its model until Semcode: Rebuild index');
     }
-  })();
-  return indexing;
+  } catch (e) {
+    logError(`could not ask about a rebuild: ${errorMessage(e)}`);
+  } finally {
+    asking = false;
+  }
 }
+
+/** The configured model differs from the one the engine indexes with (same files count as the same model). */
+async function modelDiffers(next: SemcodeSettings): Promise<boolean> {
+  const current = (await engines.get().catch(() => null))?.activeEmbedder;
+  if (!current) return true;
+  try {
+    const m = resolveModel(undefined, next.model);
+    const hash = m.source === 'hub' ? null : await hashModelFiles(m.dir);
+    return hash ? hash !== current.modelHash : m.id !== current.modelId;
+  } catch {
+    return true; // a model that cannot be found: the rebuild will say why
+  }
+}
+
+/** Forgets the index and builds it again with the settings as they are now. */
+async function rebuild(): Promise<void> {
+  declined = null;
+  await index.stop();
+  await engines.reopen(settings);
+  await index.full(roots, true);
+}
+
+async function applySettings(raw: unknown): Promise<void> {
+  const { settings: next, warnings } = normalizeSettings(raw);
+  for (const w of warnings) logError(w);
+  const change = diffSettings(settings, next);
+  const modelChanged = diffSettings(engines.settings, next).model;
+  if (change.model) declined = null;
+  settings = next;
+  router.reset();
+  if (change.database || change.backend) {
+    // Another database (or backend): a new engine; the model setting rides along only if it is unchanged.
+    await index.stop();
+    await engines.reopen(modelChanged ? { ...next, model: engines.settings.model } : next);
+    log('settings changed: database or backend; reopening the index');
+    index.full(roots).catch(() => {});
+  } else if (change.walk) {
+    log('settings changed: ignore patterns or size limit; walking the workspace again');
+    index.full(roots).catch(() => {});
+  }
+  if (modelChanged && (await modelDiffers(next))) {
+    status.set({ health: 'warning', message: 'the model setting changed: the index still uses its model until it is rebuilt' });
+    void askRebuild(`${engines.settings.model ?? 'default'} → ${next.model ?? 'default'}`);
+  }
+  log('settings applied');
+}
+
+async function pullSettings(): Promise<unknown | undefined> {
+  if (!caps.workspace?.configuration) return undefined;
+  try {
+    return await connection.workspace.getConfiguration('semcode');
+  } catch (e) {
+    logError(`workspace/configuration failed: ${errorMessage(e)}`);
+    return undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Lifecycle
 
 connection.onInitialize((params) => {
-  roots = (params.workspaceFolders ?? []).map((f) => fileURLToPath(f.uri));
-  if (!roots.length && params.rootUri) roots = [fileURLToPath(params.rootUri)];
-  settings = (params.initializationOptions ?? {}) as SemcodeSettings;
-  return { capabilities: {}, serverInfo: { name: 'semcode' } };
-});
-
-connection.onInitialized(() => {
-  if (roots.length) void runIndex(false);
-  else publish({ health: 'warning', quiescent: true, message: 'no workspace folder open' });
-});
-
-connection.onRequest(searchRequest, async (params) => {
-  try {
-    const e = await openEngine();
-    const hits = await e.search(roots, params.query, { k: params.k, mode: params.mode, glob: params.glob, language: params.language });
-    return {
-      items: hits.map((h) => ({
-        uri: pathToFileURL(`${h.root}/${h.path}`).toString(),
-        path: h.path,
-        startLine: h.startLine,
-        endLine: h.endLine,
-        symbol: h.symbol,
-        kind: h.kind,
-        language: h.language,
-        score: h.score,
-        snippet: h.snippet,
-      })),
-    };
-  } catch (err) {
-    // A failed request is an error response with one clear message, never a crashed server.
-    throw new ResponseError(1, err instanceof SemcodeError ? err.message : `internal error: ${errorMessage(err)}`);
+  caps = params.capabilities ?? {};
+  roots = (params.workspaceFolders ?? []).map((f) => uriToPath(f.uri)).filter((p): p is string => p !== null);
+  if (!roots.length && params.rootUri) {
+    const p = uriToPath(params.rootUri);
+    if (p) roots = [p];
   }
+  if (!roots.length && params.rootPath && isAbsolute(params.rootPath)) roots = [params.rootPath];
+  const { settings: initial, warnings } = normalizeSettings(params.initializationOptions);
+  settings = initial;
+  engines = new EngineHolder(settings);
+  for (const w of warnings) logError(w);
+  return {
+    capabilities: {
+      workspaceSymbolProvider: true,
+      hoverProvider: true,
+      // Only saves: the index follows files on disk, not unsaved buffers.
+      textDocumentSync: { openClose: false, change: TextDocumentSyncKind.None, save: { includeText: false } },
+      workspace: { workspaceFolders: { supported: true, changeNotifications: true } },
+    },
+    serverInfo: { name: 'semcode' },
+  };
 });
 
-connection.onRequest(reindexRequest, () => runIndex(false));
-connection.onRequest(rebuildRequest, () => runIndex(true));
+connection.onInitialized(async () => {
+  try {
+    if (caps.workspace?.workspaceFolders) watchFolders();
+    if (caps.workspace?.didChangeWatchedFiles?.dynamicRegistration) {
+      await connection.client.register(DidChangeWatchedFilesNotification.type, { watchers: [{ globPattern: '**/*' }] });
+    }
+    if (caps.workspace?.didChangeConfiguration?.dynamicRegistration) {
+      await connection.client.register(DidChangeConfigurationNotification.type, { section: 'semcode' });
+    }
+  } catch (e) {
+    logError(`registering for file events failed: ${errorMessage(e)}`);
+  }
+  const pulled = await pullSettings();
+  if (pulled !== undefined && pulled !== null) {
+    const { settings: s, warnings } = normalizeSettings(pulled);
+    for (const w of warnings) logError(w);
+    settings = s;
+    await engines.reopen(settings);
+  }
+  if (roots.length) index.full(roots).catch(() => {});
+  else status.set({ health: 'warning', quiescent: true, message: 'no workspace folder open' });
+});
+
+// One settings change at a time: each may close and reopen the engine.
+let settingsChain: Promise<void> = Promise.resolve();
+
+connection.onDidChangeConfiguration((params) => {
+  settingsChain = settingsChain.then(async () => {
+    try {
+      const pushed = (params?.settings as { semcode?: unknown } | null | undefined)?.semcode;
+      const raw = pushed !== undefined ? pushed : await pullSettings();
+      if (raw !== undefined) await applySettings(raw);
+    } catch (e) {
+      logError(`applying settings failed: ${errorMessage(e)}`);
+    }
+  });
+});
+
+connection.onDidChangeWatchedFiles((params) => {
+  const paths = params.changes.map((c) => uriToPath(c.uri)).filter((p): p is string => p !== null);
+  batcher.add(paths);
+});
+
+connection.onDidSaveTextDocument((params) => {
+  const p = uriToPath(params.textDocument.uri);
+  if (p) batcher.add([p]);
+});
+
+/** Multi-root: an added folder is indexed; a removed one is no longer searched (its index is kept). */
+function watchFolders(): void {
+  connection.workspace.onDidChangeWorkspaceFolders((event) => {
+    const added = event.added.map((f) => uriToPath(f.uri)).filter((p): p is string => p !== null && !roots.includes(p));
+    const removed = new Set(event.removed.map((f) => uriToPath(f.uri)));
+    roots = [...roots.filter((r) => !removed.has(r)), ...added];
+    router.reset();
+    if (added.length) index.full(added).catch(() => {});
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Requests
+
+connection.onRequest(
+  searchRequest,
+  guarded('semcode/search', logError, async (params) => searchWorkspace(await engines.get(), roots, params, index.busy)),
+);
+
+connection.onWorkspaceSymbol(guarded('workspace/symbol', logError, async (params) => workspaceSymbols(await engines.get(), roots, params.query)));
+
+connection.onHover(
+  guarded('textDocument/hover', logError, async (params) => relatedHover(await engines.get(), roots, params.textDocument.uri, params.position)),
+);
+
+connection.onRequest(reindexRequest, guarded('semcode/reindex', logError, () => index.full(roots)));
+connection.onRequest(rebuildRequest, guarded('semcode/rebuild', logError, rebuild));
+connection.onRequest(pauseRequest, () => {
+  index.pause();
+  return { paused: true };
+});
+connection.onRequest(resumeRequest, () => {
+  index.resume();
+  return { paused: false };
+});
+connection.onRequest(cancelRequest, () => index.cancel());
 
 connection.onShutdown(async () => {
-  await indexing?.catch(() => {});
-  await engine?.close();
-  engine = null;
+  batcher.dispose();
+  await index.stop().catch(() => {});
+  status.dispose();
+  await engines.close();
 });
 
-process.on('unhandledRejection', (e) => connection.console.error(`unhandled: ${errorMessage(e)}`));
+process.on('unhandledRejection', (e) => logError(`unhandled: ${errorMessage(e)}`));
+process.on('uncaughtException', (e) => logError(`uncaught: ${e instanceof SemcodeError ? e.message : (e.stack ?? e.message)}`));
 connection.listen();

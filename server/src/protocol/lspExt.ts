@@ -31,11 +31,24 @@ export interface SearchResultItem {
 
 export interface SearchResult {
   items: SearchResultItem[];
+  /** the index is still being built or updated: results cover what is indexed so far */
+  indexing?: boolean;
 }
 
 export const searchRequest = new RequestType<SearchParams, SearchResult, void>('semcode/search');
+/** Walks every workspace folder again (only changed files cost anything); resolves when that run ends. */
 export const reindexRequest = new RequestType0<void, void>('semcode/reindex');
+/** Forgets the index and builds it again with the configured model; resolves when that run ends. */
 export const rebuildRequest = new RequestType0<void, void>('semcode/rebuild');
+/** Stops the running index run (as cancelling its progress does) and drops queued work. */
+export const cancelRequest = new RequestType0<void, void>('semcode/cancel');
+
+/** Pausing stops taking new indexing work (the job in flight finishes); searches keep being answered. */
+export interface PauseResult {
+  paused: boolean;
+}
+export const pauseRequest = new RequestType0<PauseResult, void>('semcode/pause');
+export const resumeRequest = new RequestType0<PauseResult, void>('semcode/resume');
 
 export type Health = 'ok' | 'warning' | 'error';
 
@@ -51,10 +64,37 @@ export interface ServerStatus {
   chunks: number;
   /** files waiting to be indexed */
   queue: number;
+  /** indexing is paused by the user (semcode/pause) */
+  paused?: boolean;
+  /** 0..100 while indexing, when known */
+  percent?: number;
   lastError: string | null;
 }
 
 export const statusNotification = new NotificationType<ServerStatus>('semcode/status');
+
+/** Sent after each index run: what it re-indexed, so a client (or a test) can see exactly which files changed. */
+export interface IndexedParams {
+  /** 'full': every file of these folders was hash-checked; 'paths': only files reported by the watcher or saved */
+  kind: 'full' | 'paths';
+  /** folder URIs the run covered */
+  roots: string[];
+  /** URIs of files whose chunks were (re)written, at most 1000 (see changedCount) */
+  changed: string[];
+  changedCount: number;
+  /** URIs of files removed from the index, at most 1000 (see deletedCount) */
+  deleted: string[];
+  deletedCount: number;
+  /** chunk vectors computed by the model in this run (0 when every input was already embedded) */
+  embedded: number;
+  /** chunk vectors taken from the embedding cache */
+  reused: number;
+  /** files hash-checked */
+  files: number;
+  seconds: number;
+}
+
+export const indexedNotification = new NotificationType<IndexedParams>('semcode/indexed');
 
 /** Settings passed as initializationOptions (section `semcode` of the VS Code configuration). */
 export interface SemcodeSettings {

@@ -1,0 +1,67 @@
+/**
+ * BM25 statistics kept current file by file, for watcher runs. A full recount (`IndexStore.refreshTermStats`,
+ * ts_stat over every chunk of the codebase) takes seconds at 100k chunks and PGlite answers nothing else
+ * meanwhile; counting the lexemes of the files being replaced, before and after, costs milliseconds.
+ */
+import type { Db, Queryable } from '../store/db';
+
+export interface TermCounts {
+  /** lexeme -> number of chunks containing it (what ts_stat calls ndoc) */
+  lexemes: Map<string, number>;
+  chunks: number;
+  /** sum of the chunks' lengths in words */
+  tokens: number;
+}
+
+/** Document frequencies, chunk count and total length of these files' chunks as stored now. */
+export async function termCounts(db: Queryable, codebaseId: number, paths: string[]): Promise<TermCounts> {
+  if (!paths.length) return { lexemes: new Map(), chunks: 0, tokens: 0 };
+  const lex = await db.query<{ lexeme: string; n: number }>(
+    `SELECT u.lexeme, count(*)::int AS n
+       FROM chunks c CROSS JOIN LATERAL unnest(c.tsv) u
+      WHERE c.codebase_id = $1 AND c.path = ANY($2::text[])
+      GROUP BY u.lexeme`,
+    [codebaseId, paths],
+  );
+  const tot = await db.query<{ chunks: number; tokens: number }>(
+    `SELECT count(*)::int AS chunks, coalesce(sum(n_tokens), 0)::float8 AS tokens
+       FROM chunks WHERE codebase_id = $1 AND path = ANY($2::text[])`,
+    [codebaseId, paths],
+  );
+  return {
+    lexemes: new Map(lex.rows.map((r) => [r.lexeme, Number(r.n)])),
+    chunks: Number(tot.rows[0]!.chunks),
+    tokens: Number(tot.rows[0]!.tokens),
+  };
+}
+
+/** Moves the codebase's statistics from `before` to `after` (the same files' counts), in one transaction. */
+export async function applyTermDelta(db: Db, codebaseId: number, before: TermCounts, after: TermCounts): Promise<void> {
+  const delta = new Map<string, number>();
+  for (const [l, n] of after.lexemes) delta.set(l, n);
+  for (const [l, n] of before.lexemes) delta.set(l, (delta.get(l) ?? 0) - n);
+  for (const [l, n] of delta) if (n === 0) delta.delete(l);
+  const dChunks = after.chunks - before.chunks;
+  const dTokens = after.tokens - before.tokens;
+  if (!delta.size && !dChunks && !dTokens) return;
+  const lexemes = [...delta.keys()];
+  await db.transaction(async (tx) => {
+    if (lexemes.length) {
+      await tx.query(
+        `INSERT INTO term_stats (codebase_id, lexeme, df)
+         SELECT $1, d.lexeme, d.n FROM unnest($2::text[], $3::int[]) AS d(lexeme, n)
+         ON CONFLICT (codebase_id, lexeme) DO UPDATE SET df = term_stats.df + EXCLUDED.df`,
+        [codebaseId, lexemes, lexemes.map((l) => delta.get(l)!)],
+      );
+      await tx.query('DELETE FROM term_stats WHERE codebase_id = $1 AND lexeme = ANY($2::text[]) AND df <= 0', [codebaseId, lexemes]);
+    }
+    // The average length follows from the total: (avg * n + added words - removed words) / (n + added - removed).
+    await tx.query(
+      `UPDATE codebases
+          SET avg_tokens = CASE WHEN n_chunks + $2 > 0 THEN greatest(0, (avg_tokens * n_chunks + $3) / (n_chunks + $2)) ELSE 0 END,
+              n_chunks = greatest(0, n_chunks + $2)
+        WHERE id = $1`,
+      [codebaseId, dChunks, dTokens],
+    );
+  });
+}

@@ -1,0 +1,207 @@
+// Controlling the language server's indexing over stdio: requests answered while an index run is in
+// progress (held by a pause, so the order is certain), pause/resume, cancelling through the progress UI,
+// a model change that asks for a rebuild, an unreachable database, and several workspace folders.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cpSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { SymbolInformation } from 'vscode-languageserver-protocol';
+import { pauseRequest, reindexRequest, resumeRequest, searchRequest } from '../server/src/protocol/lspExt';
+import { DEFAULT_MODEL, type Event, LspServer, copyRealCode } from './helpers/lspServer';
+import { FIXTURES, tempDir, testModel, writeFile } from './helpers/workspace';
+
+type ProgressEvent = Extract<Event, { kind: 'progress' }>;
+const isProgress = (kind: string) => (e: Event): e is ProgressEvent => e.kind === 'progress' && e.value.kind === kind;
+
+describe('language server: indexing control', () => {
+  const work = tempDir('lsp-control');
+  const root = copyRealCode(join(work.dir, 'project'));
+  const dbDir = join(work.dir, 'db');
+  const settings = { model: DEFAULT_MODEL, databaseDir: dbDir };
+  const uri = (rel: string) => pathToFileURL(join(root, rel)).toString();
+  let s: LspServer | undefined;
+
+  before(async () => {
+    // An existing index, so the runs below are re-index runs with something to search.
+    const first = await LspServer.start({ roots: [root], initializationOptions: settings });
+    await first.ready();
+    await first.stop();
+  });
+  after(async () => {
+    await s?.stop();
+    work.cleanup();
+  });
+
+  test('requests sent while the index run is held by a pause are answered before the run ends; resume finishes it', async () => {
+    cpSync(FIXTURES, join(root, 'more'), { recursive: true });
+    s = await LspServer.start({
+      roots: [root],
+      initializationOptions: settings,
+      beforeInitialized: async (srv) => assert.deepEqual(await srv.conn.sendRequest(pauseRequest), { paused: true }),
+    });
+    const paused = await s.waitStatus((x) => x.paused === true && !x.quiescent && x.message === 'indexing paused');
+    assert.equal(paused.health, 'warning');
+    const r = await s.conn.sendRequest(searchRequest, { query: 'convert a dash separated string to camel case', k: 3 });
+    const symbols = await s.conn.sendRequest<SymbolInformation[]>('workspace/symbol', { query: 'escapeLiteral' });
+    const answered = s.now;
+    assert.equal(r.items.length, 3);
+    assert.equal(r.indexing, true, 'the answer says the index is still being built');
+    assert.ok(r.items.some((i) => i.path === 'lib/camelcase/index.js'));
+    assert.equal(symbols[0]?.name, 'escapeLiteral');
+    assert.ok(!s.statuses().some((x) => x.quiescent), 'no run had ended when the answers arrived');
+    assert.ok(!s.events.some((e) => e.kind === 'indexed'), 'no run had ended when the answers arrived');
+
+    assert.deepEqual(await s.conn.sendRequest(resumeRequest), { paused: false });
+    const run = await s.waitIndexed((p) => p.kind === 'full', answered);
+    assert.equal(run.changedCount, 10, 'the held run indexed the new files once resumed');
+    assert.ok(run.changed.every((u) => u.startsWith(uri('more/'))));
+    const ready = await s.ready(answered);
+    assert.equal(ready.paused, false);
+    await s.stop();
+    s = undefined;
+  });
+
+  test('cancelling the progress stops the run, the status says cancelled, and semcode/reindex finishes the work', async () => {
+    writeFile(root, 'late/extra.js', 'function wibbleSnorkel(a) { return a * 7 }\n');
+    s = await LspServer.start({
+      roots: [root],
+      initializationOptions: settings,
+      capabilities: { window: { workDoneProgress: true } },
+      beforeInitialized: async (srv) => void (await srv.conn.sendRequest(pauseRequest)),
+    });
+    const begin = await s.waitFor(isProgress('begin'));
+    assert.equal(begin.value.cancellable, true);
+    await s.conn.sendNotification('window/workDoneProgress/cancel', { token: begin.token });
+    const cancelled = await s.waitStatus((x) => x.quiescent && /cancelled/.test(x.message ?? ''));
+    assert.equal(cancelled.health, 'warning');
+    await s.waitFor((e): e is ProgressEvent => isProgress('end')(e) && e.token === begin.token);
+    assert.ok(!s.events.some((e) => e.kind === 'indexed'), 'the cancelled run reported no result');
+
+    await s.conn.sendRequest(resumeRequest);
+    const since = s.now;
+    await s.conn.sendRequest(reindexRequest);
+    const run = await s.waitIndexed((p) => p.kind === 'full', since);
+    assert.deepEqual(run.changed, [uri('late/extra.js')]);
+    const found = await s.conn.sendRequest<SymbolInformation[]>('workspace/symbol', { query: 'wibbleSnorkel' });
+    assert.equal(found[0]?.name, 'wibbleSnorkel');
+    await s.stop();
+    s = undefined;
+  });
+
+  test('changing the ignore setting walks the folders again and drops what is now ignored', async () => {
+    s = await LspServer.start({ roots: [root], initializationOptions: settings });
+    await s.ready();
+    const since = s.now;
+    await s.conn.sendNotification('workspace/didChangeConfiguration', { settings: { semcode: { ...settings, ignore: ['lib/flat/'] } } });
+    const run = await s.waitIndexed((p) => p.kind === 'full', since);
+    assert.deepEqual(run.deleted, [uri('lib/flat/index.js')]);
+    assert.equal(run.embedded, 0);
+    await s.stop();
+    s = undefined;
+  });
+  test('a model change asks for a rebuild: "Not now" keeps the index and is not asked again, "Rebuild" switches', async () => {
+    const answers = ['Not now', 'Rebuild'];
+    s = await LspServer.start({ roots: [root], initializationOptions: settings, onShowMessage: () => ({ title: answers.shift()! }) });
+    const before = await s.ready();
+    assert.equal(before.dimension, 512);
+    const applied = (since: number) => s!.waitFor((e): e is Event => e.kind === 'log' && e.message === 'settings applied', since);
+    const change = async (model: string) => {
+      const since = s!.now;
+      await s!.conn.sendNotification('workspace/didChangeConfiguration', { settings: { semcode: { ...settings, model } } });
+      await applied(since);
+      return since;
+    };
+
+    const declined = await change(await testModel(32, 2));
+    await s.waitFor((e): e is Event => e.kind === 'log' && /rebuild declined/.test(e.message), declined);
+    assert.equal(s.shownMessages.length, 1);
+    assert.match(s.shownMessages[0]!, /The model changed: rebuild the index\?/);
+    const still = await s.conn.sendRequest(searchRequest, { query: 'escape a literal for sql', k: 3 });
+    assert.equal(still.items.length, 3, 'the index still answers with its own model');
+    await change(await testModel(32, 2)); // the same setting again: not asked twice
+
+    const other = await testModel(16, 3);
+    const since = await change(other);
+    const run = await s.waitIndexed((p) => p.kind === 'full', since);
+    assert.equal(s.shownMessages.length, 2, 'asked again only for a new model');
+    assert.ok(!s.events.some((e) => e.kind === 'indexed' && e.seq < since && e.seq >= declined), 'nothing re-embedded without consent');
+    assert.equal(run.reused, 0, 'no vector of the old model reused');
+    const after = await s.ready(since);
+    assert.equal(after.dimension, 16);
+    assert.equal(after.chunks, run.embedded);
+    assert.ok(after.model?.endsWith(other), after.model ?? '');
+    await s.stop();
+    s = undefined;
+  });
+
+});
+
+describe('language server: failures and several folders', () => {
+  const work = tempDir('lsp-roots');
+  let s: LspServer | undefined;
+  after(async () => {
+    await s?.stop();
+    work.cleanup();
+  });
+
+  test('an unreachable database is health error with the reason; requests fail with it and a working setting recovers', async () => {
+    const root = copyRealCode(join(work.dir, 'one'), ['camelcase/index.js']);
+    s = await LspServer.start({ roots: [root], initializationOptions: { model: DEFAULT_MODEL, databaseUrl: 'postgres://semcode@127.0.0.1:9/nothing' } });
+    const failed = await s.waitStatus((x) => x.health === 'error');
+    assert.match(failed.lastError ?? '', /127\.0\.0\.1:9/);
+    assert.equal(failed.quiescent, true);
+    await assert.rejects(s.conn.sendRequest(searchRequest, { query: 'camel case' }), /127\.0\.0\.1:9/);
+    const since = s.now;
+    await s.conn.sendNotification('workspace/didChangeConfiguration', { settings: { semcode: { model: DEFAULT_MODEL, databaseDir: join(work.dir, 'db1') } } });
+    const ok = await s.ready(since);
+    assert.equal(ok.lastError, null);
+    assert.equal((await s.conn.sendRequest(searchRequest, { query: 'camel case', k: 1 })).items.length, 1);
+    await s.stop();
+    s = undefined;
+  });
+
+  test('before the first index has stored anything, a search answers an empty list marked as still indexing', async () => {
+    const root = copyRealCode(join(work.dir, 'fresh'), ['camelcase/index.js']);
+    s = await LspServer.start({
+      roots: [root],
+      initializationOptions: { model: DEFAULT_MODEL, databaseDir: join(work.dir, 'db0') },
+      beforeInitialized: async (srv) => void (await srv.conn.sendRequest(pauseRequest)),
+    });
+    await s.waitStatus((x) => x.paused === true && !x.quiescent);
+    assert.deepEqual(await s.conn.sendRequest(searchRequest, { query: 'camel case' }), { items: [], indexing: true });
+    await s.conn.sendRequest(resumeRequest);
+    await s.ready();
+    assert.equal((await s.conn.sendRequest(searchRequest, { query: 'camel case', k: 1 })).items.length, 1);
+    await s.stop();
+    s = undefined;
+  });
+
+  test('every workspace folder is indexed and searched, and an added folder is indexed', async () => {
+    const a = copyRealCode(join(work.dir, 'a'), ['camelcase/index.js', 'decamelize/index.js']);
+    const b = copyRealCode(join(work.dir, 'b'), ['pg/lib/utils.js']);
+    const c = copyRealCode(join(work.dir, 'c'), ['flat/index.js']);
+    s = await LspServer.start({
+      roots: [a, b],
+      initializationOptions: { model: DEFAULT_MODEL, databaseDir: join(work.dir, 'db2') },
+      capabilities: { workspace: { workspaceFolders: true } },
+    });
+    await s.ready();
+    // Both folders answer one search, each hit with its own folder's URI.
+    const hits = await s.conn.sendRequest(searchRequest, { query: 'escape an identifier, convert to camel case', k: 20 });
+    const uris = new Set(hits.items.map((i) => i.uri));
+    assert.ok(uris.has(pathToFileURL(join(a, 'lib/camelcase/index.js')).toString()), JSON.stringify([...uris]));
+    assert.ok(uris.has(pathToFileURL(join(b, 'lib/pg/lib/utils.js')).toString()), JSON.stringify([...uris]));
+
+    const since = s.now;
+    await s.conn.sendNotification('workspace/didChangeWorkspaceFolders', {
+      event: { added: [{ uri: pathToFileURL(c).toString(), name: 'c' }], removed: [{ uri: pathToFileURL(b).toString(), name: 'b' }] },
+    });
+    const run = await s.waitIndexed((p) => p.kind === 'full', since);
+    assert.deepEqual(run.roots, [pathToFileURL(c).toString()]);
+    await s.ready(since);
+    const flat = await s.conn.sendRequest(searchRequest, { query: 'flatten a nested object', k: 20 });
+    assert.ok(flat.items.some((i) => i.uri.startsWith(pathToFileURL(c).toString())));
+    assert.ok(flat.items.every((i) => !i.uri.startsWith(pathToFileURL(b).toString())), 'a removed folder is not searched');
+  });
+});
