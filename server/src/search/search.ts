@@ -1,6 +1,7 @@
 import { SemcodeError } from '../errors';
 import type { Db } from '../store/db';
 import { type Codebase, vectorLiteral } from '../store/indexStore';
+import { DEFAULT_FUSION, type FusionCandidate, type FusionWeights, fuseScores, nameMatch } from './fusion';
 import { globToRegex } from './glob';
 import { queryTerms } from './terms';
 
@@ -33,7 +34,8 @@ export interface SearchHit {
 /** Embeds the query text; the caller makes sure it is the model the codebase was indexed with. */
 export type QueryEmbedder = (query: string) => Promise<ArrayLike<number>>;
 
-const RRF_K = 60;
+/** Rows fetched from each list before fusing: deeper than k so a chunk both lists like can rise. */
+const HYBRID_DEPTH = 50;
 const BM25_K1 = 1.2;
 const BM25_B = 0.75;
 /** Query terms in more than this share of chunks don't generate candidates (they still score). */
@@ -41,7 +43,7 @@ const COMMON_TERM_SHARE = 0.05;
 /** Upper bound on rows scored by BM25 per query, so a vague query cannot scan the whole codebase. */
 const TEXT_CANDIDATES = 5000;
 
-interface Row {
+export interface Row {
   id: string;
   path: string;
   start_line: number;
@@ -51,15 +53,28 @@ interface Row {
   language: string;
   content: string;
   score: number;
+  /** hybrid search's two scores, when the query computed them */
+  cos?: number | null;
+  text?: number | null;
 }
 
 const ROW_COLUMNS = 'c.id::text AS id, c.path, c.start_line, c.end_line, c.symbol, c.kind, c.language, c.content';
 
+export interface SearcherOptions {
+  /** hybrid search's weights (fusion.ts); DEFAULT_FUSION unless given */
+  fusion?: Partial<FusionWeights>;
+}
+
 export class Searcher {
+  private readonly fusion: FusionWeights;
+
   constructor(
     private readonly db: Db,
     private readonly embedQuery: QueryEmbedder | null,
-  ) {}
+    opts: SearcherOptions = {},
+  ) {
+    this.fusion = { ...DEFAULT_FUSION, ...opts.fusion };
+  }
 
   /** Searches the codebases (all indexed with one model) and merges their results by score. */
   async search(codebases: Codebase[], query: string, opts: SearchOptions = {}): Promise<SearchHit[]> {
@@ -81,36 +96,52 @@ export class Searcher {
 
   private async searchOne(cb: Codebase, query: string, vector: string | null, mode: SearchMode, k: number, opts: SearchOptions): Promise<Row[]> {
     if (mode === 'vector') return this.vectorSearch(cb, vector!, k, opts);
-    if (mode === 'text') return this.textSearch(cb, query, k, opts);
-    // Hybrid: reciprocal rank fusion of both lists, each fetched deeper than k so that agreement counts.
-    const depth = Math.max(50, k * 3);
-    const [v, t] = await Promise.all([this.vectorSearch(cb, vector!, depth, opts), this.textSearch(cb, query, depth, opts)]);
-    const fused = new Map<string, Row>();
-    const add = (rows: Row[]) =>
-      rows.forEach((r, rank) => {
-        const prev = fused.get(r.id);
-        const s = 1 / (RRF_K + rank + 1);
-        if (prev) prev.score += s;
-        else fused.set(r.id, { ...r, score: s });
-      });
-    add(v);
-    add(t);
-    return [...fused.values()].sort((a, b) => b.score - a.score).slice(0, k);
+    if (mode === 'text') return this.textSearch(cb, await this.bm25Terms(cb, query), k, opts);
+    const cands = await this.fusionCandidates(cb, query, vector!, Math.max(HYBRID_DEPTH, k * 3), opts);
+    const fused = fuseScores(cands, this.fusion);
+    return cands
+      .map(({ cos: _c, text: _t, name: _n, ...r }, i) => ({ ...r, score: fused[i]! }))
+      .sort((a, b) => b.score - a.score)
+      .slice(0, k);
   }
 
-  private async vectorSearch(cb: Codebase, vector: string, k: number, opts: SearchOptions): Promise<Row[]> {
+  /**
+   * What hybrid search fuses, for one codebase: the union of the top `depth` chunks by cosine and by BM25,
+   * each with both scores (the vector query also scores its rows' BM25, the text query its rows' cosine, so
+   * a chunk just below one list's cut does not count as scoring zero there) and its symbol-name match.
+   * Public for tuning the fusion weights (scripts/eval-model.ts --tune), which must see exactly these.
+   */
+  async fusionCandidates(cb: Codebase, query: string, vector: string, depth: number, opts: SearchOptions = {}): Promise<Array<Row & FusionCandidate>> {
+    const bm = await this.bm25Terms(cb, query);
+    const [v, t] = await Promise.all([this.vectorSearch(cb, vector, depth, opts, bm), this.textSearch(cb, bm, depth, opts, vector)]);
+    const rows = new Map<string, Row & FusionCandidate>();
+    for (const r of [...v, ...t]) rows.set(r.id, { ...r, cos: Number(r.cos ?? 0), text: Number(r.text ?? 0), name: 0 });
+    const words = bm.terms.map((word, i) => ({ word, idf: bm.idf[i]! }));
+    for (const r of rows.values()) r.name = nameMatch(words, r.symbol);
+    return [...rows.values()];
+  }
+
+  /** Nearest chunks by cosine; with `bm`, each row's BM25 score too (as `text`), for hybrid search. */
+  private async vectorSearch(cb: Codebase, vector: string, k: number, opts: SearchOptions, bm?: Bm25Terms): Promise<Row[]> {
     if (!cb.dimension) return [];
-    const filter = buildFilter(opts, 3);
+    const filter = buildFilter(opts, bm ? 5 : 3);
     const dim = Math.trunc(cb.dimension);
     const id = Math.trunc(cb.id);
+    const cos = `1 - (c.embedding::vector(${dim}) <=> $1::vector(${dim}))`;
+    // Evaluated for the rows the index scan returns, not for the codebase.
+    const text = bm
+      ? `, (SELECT ${bm25Sum('c', bm.avg)}
+              FROM unnest(ts_filter(setweight(c.tsv, 'A', $3::text[]), '{a}')) u
+              JOIN unnest($3::text[], $4::float8[]) AS q(lexeme, idf) ON q.lexeme = u.lexeme) AS text`
+      : '';
     // Literal codebase id and dimension: the planner matches the partial HNSW index only on constants.
     const r = await this.db.query<Row>(
-      `SELECT ${ROW_COLUMNS}, 1 - (c.embedding::vector(${dim}) <=> $1::vector(${dim})) AS score
+      `SELECT ${ROW_COLUMNS}, ${cos} AS score, ${cos} AS cos${text}
          FROM chunks c
         WHERE c.codebase_id = ${id}${filter.sql}
         ORDER BY c.embedding::vector(${dim}) <=> $1::vector(${dim})
         LIMIT $2`,
-      [vector, k, ...filter.params],
+      [vector, k, ...(bm ? [bm.terms, bm.idf] : []), ...filter.params],
     );
     // Iterative scans return rows in approximately relaxed order.
     return r.rows.map((x) => ({ ...x, score: Number(x.score) })).sort((a, b) => b.score - a.score);
@@ -120,24 +151,16 @@ export class Searcher {
    * BM25 over chunks that match ANY query term (an AND query matches almost nothing for natural language).
    * Document frequencies come from term_stats; rare terms select candidates, all terms score them.
    */
-  private async textSearch(cb: Codebase, query: string, k: number, opts: SearchOptions): Promise<Row[]> {
-    const terms = queryTerms(query);
+  private async textSearch(cb: Codebase, bm: Bm25Terms, k: number, opts: SearchOptions, vector?: string): Promise<Row[]> {
+    const { terms, idf, df, n, avg } = bm;
     if (!terms.length) return [];
-    const filter = buildFilter(opts, 4);
+    const withCos = vector !== undefined && !!cb.dimension;
+    const filter = buildFilter(opts, withCos ? 5 : 4);
+    const dim = Math.trunc(cb.dimension ?? 0);
+    const cos = withCos ? `, 1 - (c.embedding::vector(${dim}) <=> $4::vector(${dim})) AS cos` : '';
     const id = Math.trunc(cb.id);
-    const stats = await this.db.query<{ lexeme: string; df: number }>(
-      'SELECT lexeme, df FROM term_stats WHERE codebase_id = $1 AND lexeme = ANY($2::text[])',
-      [id, terms],
-    );
-    const df = new Map(stats.rows.map((r) => [r.lexeme, Number(r.df)]));
-    const n = Math.max(cb.nChunks, 1);
-    const idf = terms.map((t) => {
-      const d = Math.min(df.get(t) ?? 0, n);
-      return Math.log(1 + (n - d + 0.5) / (d + 0.5));
-    });
     const selective = terms.filter((t) => (df.get(t) ?? 0) <= Math.max(n * COMMON_TERM_SHARE, 50));
     const tsquery = (selective.length ? selective : terms).join(' | ');
-    const avg = cb.avgTokens > 0 ? cb.avgTokens : 100;
     const r = await this.db.query<Row>(
       `WITH q AS (SELECT * FROM unnest($1::text[], $2::float8[]) AS q(lexeme, idf)),
        cand AS (
@@ -147,21 +170,56 @@ export class Searcher {
        scored AS (
          -- setweight + ts_filter cut each candidate's tsvector down to the query's lexemes in C, so only
          -- those few rows are unnested (unnesting whole tsvectors cost 4x more).
-         SELECT cand.id, sum(q.idf * (u.tf * ${BM25_K1 + 1}::float8)
-                  / (u.tf + ${BM25_K1}::float8 * (1 - ${BM25_B}::float8 + ${BM25_B}::float8 * cand.n_tokens / ${avg}::float8))) AS score
+         SELECT cand.id, ${bm25Sum('cand', avg)} AS score
            FROM cand
-           CROSS JOIN LATERAL (
-             SELECT lexeme, coalesce(array_length(positions, 1), 1)::float8 AS tf
-               FROM unnest(ts_filter(setweight(cand.tsv, 'A', $1::text[]), '{a}'))) u
+           CROSS JOIN LATERAL unnest(ts_filter(setweight(cand.tsv, 'A', $1::text[]), '{a}')) u
            JOIN q ON q.lexeme = u.lexeme
           GROUP BY cand.id
           ORDER BY score DESC
           LIMIT ${Math.trunc(k)})
-       SELECT ${ROW_COLUMNS}, scored.score FROM scored JOIN chunks c ON c.id = scored.id ORDER BY scored.score DESC`,
-      [terms, idf, tsquery, ...filter.params],
+       SELECT ${ROW_COLUMNS}, scored.score, scored.score AS text${cos} FROM scored JOIN chunks c ON c.id = scored.id ORDER BY scored.score DESC`,
+      [terms, idf, tsquery, ...(withCos ? [vector] : []), ...filter.params],
     );
     return r.rows.map((x) => ({ ...x, score: Number(x.score) }));
   }
+
+  /** The query's words with their idf (document frequencies from term_stats) and the codebase's average length. */
+  private async bm25Terms(cb: Codebase, query: string): Promise<Bm25Terms> {
+    const terms = queryTerms(query);
+    const stats = terms.length
+      ? await this.db.query<{ lexeme: string; df: number }>(
+          'SELECT lexeme, df FROM term_stats WHERE codebase_id = $1 AND lexeme = ANY($2::text[])',
+          [Math.trunc(cb.id), terms],
+        )
+      : { rows: [] };
+    const df = new Map(stats.rows.map((r) => [r.lexeme, Number(r.df)]));
+    const n = Math.max(cb.nChunks, 1);
+    const idf = terms.map((t) => {
+      const d = Math.min(df.get(t) ?? 0, n);
+      return Math.log(1 + (n - d + 0.5) / (d + 0.5));
+    });
+    return { terms, idf, df, n, avg: cb.avgTokens > 0 ? cb.avgTokens : 100 };
+  }
+}
+
+interface Bm25Terms {
+  terms: string[];
+  idf: number[];
+  df: Map<string, number>;
+  /** chunks in the codebase */
+  n: number;
+  /** their average length in words */
+  avg: number;
+}
+
+/**
+ * The BM25 sum over `u` (the chunk's lexemes that are query words, with positions) joined to `q` (lexeme,
+ * idf), for the chunk row aliased `alias` (its n_tokens is the document length).
+ */
+function bm25Sum(alias: string, avgTokens: number): string {
+  const tf = 'coalesce(array_length(u.positions, 1), 1)::float8';
+  return `sum(q.idf * (${tf} * ${BM25_K1 + 1}::float8)
+            / (${tf} + ${BM25_K1}::float8 * (1 - ${BM25_B}::float8 + ${BM25_B}::float8 * ${alias}.n_tokens / ${avgTokens}::float8)))`;
 }
 
 interface Filter {

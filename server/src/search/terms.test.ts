@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { queryTerms, searchText, wordsOf } from './terms';
+import { partsOf, queryTerms, searchText, stem, wordsOf } from './terms';
 
 test('identifiers split on camelCase, snake_case and digits, and keep the whole word', () => {
   assert.deepEqual(wordsOf('parseHttpRequest'), ['parsehttprequest', 'parse', 'http', 'request']);
@@ -18,4 +18,27 @@ test('search text counts words; query terms are distinct', () => {
   assert.deepEqual(searchText('getUser getUser'), { text: 'getuser:1,4 get:2,5 user:3,6', words: 6 });
   assert.deepEqual(searchText(''), { text: '', words: 0 });
   assert.deepEqual(queryTerms('get the user, get it'), ['get', 'the', 'user', 'it']);
+});
+
+test('identifier parts drop whole identifiers and numbers', () => {
+  assert.deepEqual(partsOf('Cache.getUserById utf8Decode x_2'), ['cache', 'get', 'user', 'by', 'id', 'utf', 'decode', 'x']);
+});
+
+test('the stemmer conflates plural and verb endings and leaves short words alone', () => {
+  for (const [a, b] of [
+    ['returns', 'return'],
+    ['entries', 'entry'],
+    ['parsing', 'parse'],
+    ['parsed', 'parse'],
+    ['creates', 'create'],
+    ['boxes', 'box'],
+    ['running', 'run'],
+    ['stopped', 'stops'],
+  ]) {
+    assert.equal(stem(a!), stem(b!), `${a} ~ ${b}`);
+  }
+  assert.equal(stem('is'), 'is');
+  assert.equal(stem('class'), 'class');
+  assert.equal(stem('string'), 'string');
+  assert.equal(stem('red'), 'red');
 });

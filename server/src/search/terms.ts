@@ -48,3 +48,34 @@ export function searchText(text: string): { text: string; words: number } {
 export function queryTerms(query: string): string[] {
   return [...new Set(wordsOf(query))];
 }
+
+/**
+ * The parts of the identifiers in `text` (camelCase, snake_case and letter/digit boundaries), lowercased,
+ * without the whole identifiers and without numbers: `Cache.getUserById` → cache, get, user, by, id.
+ */
+export function partsOf(text: string): string[] {
+  const out: string[] = [];
+  for (const m of text.matchAll(WORD)) {
+    if (m[0].length > MAX_WORD) continue;
+    for (const p of m[0].match(PART) ?? []) if (!/^[0-9]+$/.test(p)) out.push(p.toLowerCase());
+  }
+  return out;
+}
+
+/**
+ * A light English suffix stemmer for matching documentation words to identifier parts: "Returns the
+ * entries" ~ `getEntry`, "parsing" ~ `parse`, "creates" ~ `create`. Plural and verb endings only (-s, -es,
+ * -ies, -ed, -ing, then a final -e), so it rarely merges unrelated words; applied to both sides, so it only
+ * has to map a word's forms to one key, not to a dictionary word.
+ */
+export function stem(word: string): string {
+  let w = word;
+  if (w.length > 4 && w.endsWith('ies')) w = `${w.slice(0, -3)}y`;
+  else if (w.length > 4 && /(?:ss|x|ch|sh)es$/.test(w)) w = w.slice(0, -2);
+  else if (w.length > 3 && w.endsWith('s') && !/(?:ss|us|is)$/.test(w)) w = w.slice(0, -1);
+  // "string" and "red" keep their endings: what is left must still have a vowel
+  const m = /^(.*[aeiouy].*?)(?:ing|ed)$/.exec(w);
+  if (m && m[1]!.length >= 3 && w.length > 4) w = /([^aeiouylsz])\1$/.test(m[1]!) ? m[1]!.slice(0, -1) : m[1]!; // running → run
+  if (w.length > 3 && w.endsWith('e')) w = w.slice(0, -1);
+  return w;
+}
