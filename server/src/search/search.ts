@@ -273,10 +273,14 @@ function toHit(root: string, r: Row): SearchHit {
   };
 }
 
-/** The first line that says something: skips blank lines, braces and bare comment markers like `/**`. */
+/**
+ * The first line that says something: skips blank lines, braces, bare comment markers like `/**`, and
+ * decorators/annotations (`@property`, `@Override`), which say nothing about what the code does.
+ */
 export function snippetOf(content: string): string {
   for (const line of content.split(/\r\n|\n|\r/)) {
     const t = line.trim().replace(/^(\/\*+|\*+|\/\/+|#+)\s*/, '');
+    if (/^@[\w.]+(\(.*\))?$/.test(t)) continue;
     if (/[A-Za-z0-9]/.test(t)) return t.length > 160 ? `${t.slice(0, 157)}...` : t;
   }
   return content.trim().slice(0, 160);

@@ -7,3 +7,9 @@ test('snippets skip bare comment markers and braces', () => {
   assert.equal(snippetOf('{\n\n  return x;\n}'), 'return x;');
   assert.equal(snippetOf('# Title\ntext'), 'Title');
 });
+
+test('snippets skip decorators and annotations but keep a line that starts with @ and says more', () => {
+  assert.equal(snippetOf('@property\ndef release(self):\n    return 1'), 'def release(self):');
+  assert.equal(snippetOf('@Override\n@SuppressWarnings("x")\npublic int size() {'), 'public int size() {');
+  assert.equal(snippetOf('@param x the value'), '@param x the value');
+});
