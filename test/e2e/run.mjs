@@ -33,7 +33,7 @@ const UI_CASE = {
   symbol: 'SemVer.inc',
   file: 'semver/classes/semver.js',
   line: 208,
-  screenshot: resolve(root, process.env.SEMCODE_E2E_SCREENSHOT || 'docs/screenshot-search.png'),
+  screenshot: resolve(root, process.env.SEMCODE_E2E_SCREENSHOT || 'test-results/screenshot-search.png'),
 };
 
 const t0 = Date.now();
