@@ -31,17 +31,16 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { createInterface } from 'node:readline';
 import { Engine } from '../server/src/engine';
 import { createChunker } from '../server/src/index/chunker';
 import { DEFAULT_FUSION, type FusionCandidate, fuseScores } from '../server/src/search/fusion';
 import { type Row, Searcher } from '../server/src/search/search';
 import { vectorLiteral } from '../server/src/store/indexStore';
 import { Bm25, mrrAt, pairedBootstrap, recallAt } from '../server/src/train/metrics';
-import { mulberry32 } from '../server/src/train/random';
+import { byLanguage, readJsonl, shuffled } from './corpus/pairRows';
 
 const REPO = path.resolve(__dirname, '..');
 const CLI = path.join(REPO, 'bin', 'semcode.js');
@@ -142,34 +141,6 @@ function parseArgs(argv: string[]): Args {
 /** Which half a pair's query belongs to: a hash of its package and file, so one file's pairs stay together. */
 function halfOf(p: { source: string; path: string }): 'tune' | 'report' {
   return createHash('sha1').update(`${p.source}\0${p.path}`).digest()[0]! & 1 ? 'report' : 'tune';
-}
-
-async function readPairs(file: string): Promise<PairRow[]> {
-  const rows: PairRow[] = [];
-  const rl = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
-  for await (const line of rl) if (line) rows.push(JSON.parse(line) as PairRow);
-  return rows;
-}
-
-/** Seeded Fisher–Yates on a copy (train-default.ts's, so the validation slice is the same pairs). */
-function shuffled<T>(items: readonly T[], seed: number): T[] {
-  const a = items.slice();
-  const rand = mulberry32(seed);
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [a[i], a[j]] = [a[j]!, a[i]!];
-  }
-  return a;
-}
-
-function byLanguage<T extends { language: string }>(rows: readonly T[]): Map<string, T[]> {
-  const m = new Map<string, T[]>();
-  for (const r of rows) {
-    let l = m.get(r.language);
-    if (!l) m.set(r.language, (l = []));
-    l.push(r);
-  }
-  return new Map([...m.entries()].sort((x, y) => (x[0] < y[0] ? -1 : 1)));
 }
 
 /** The pairs to evaluate, by language: the held-out packages, or train-default.ts's validation slice. */
@@ -374,7 +345,7 @@ async function main(): Promise<void> {
   }
   if (!existsSync(path.join(REPO, 'dist', 'cli.js'))) usage('dist/cli.js is missing: run `npm run build` first (npm run eval:model does)');
   const t0 = Date.now();
-  const rows = await readPairs(pairsFile);
+  const rows = await readJsonl<PairRow>(pairsFile);
   const bySplit = selectSplit(rows, args.split, args.seed);
   const names = packageNames(args.cache);
   const work = args.work ?? mkdtempSync(path.join(tmpdir(), 'semcode-eval-'));

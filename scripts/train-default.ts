@@ -17,16 +17,16 @@
  * reciprocal rank fusion (k = 60) of the two full rankings, and score fusion cos + w · bm25 / max bm25 with w
  * tuned on the validation slice. Writes the model folder with a model card README.md. Deterministic for a seed.
  */
-import { createReadStream, existsSync, readFileSync, statSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, readdirSync } from 'node:fs';
 import { availableParallelism, homedir } from 'node:os';
 import * as path from 'node:path';
-import { createInterface } from 'node:readline';
 import { exportModel, asExported, tableBytes, SHIPPED_MODEL_MAX_BYTES, type TableDtype } from '../server/src/train/export';
 import { Bm25, mrrAt, recallAt } from '../server/src/train/metrics';
 import { queryTerms } from '../server/src/search/terms';
-import { mulberry32, type StaticModel } from '../server/src/train/staticModel';
+import type { StaticModel } from '../server/src/train/staticModel';
 import { CodeTokenizer } from '../server/src/train/tokenizer';
 import { train, formatProgress, TRAIN_DEFAULTS, type TrainPair } from '../server/src/train/trainer';
+import { byLanguage, readJsonl, shuffled } from './corpus/pairRows';
 
 interface Args {
   cache: string;
@@ -115,34 +115,6 @@ function parseArgs(argv: string[]): Args {
 
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
 const codeText = (p: { path: string; code: string }) => `${p.path}\n${p.code}`;
-
-async function readPairs(file: string): Promise<Row[]> {
-  const rows: Row[] = [];
-  const rl = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
-  for await (const line of rl) if (line) rows.push(JSON.parse(line) as Row);
-  return rows;
-}
-
-/** Seeded Fisher–Yates on a copy. */
-function shuffled<T>(items: readonly T[], seed: number): T[] {
-  const a = items.slice();
-  const rand = mulberry32(seed);
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [a[i], a[j]] = [a[j]!, a[i]!];
-  }
-  return a;
-}
-
-function byLanguage<T extends { language: string }>(rows: readonly T[]): Map<string, T[]> {
-  const m = new Map<string, T[]>();
-  for (const r of rows) {
-    let l = m.get(r.language);
-    if (!l) m.set(r.language, (l = []));
-    l.push(r);
-  }
-  return new Map([...m.entries()].sort((x, y) => (x[0] < y[0] ? -1 : 1)));
-}
 
 /** Every BM25 score of a query (0 for documents sharing no word), from the Bm25 instance's own index. */
 function bm25Scores(bm: Bm25, query: string, out: Float64Array): void {
@@ -275,7 +247,7 @@ async function main(): Promise<void> {
   const pairsFile = args.pairs ?? path.join(args.cache, 'pairs.jsonl');
   if (!existsSync(pairsFile)) usage(`${pairsFile} not found (run scripts/corpus/mine.ts first)`);
   const t0 = Date.now();
-  const rows = await readPairs(pairsFile);
+  const rows = await readJsonl<Row>(pairsFile);
   const trainRows = rows.filter((r) => r.split === 'train');
   const testRows = rows.filter((r) => r.split === 'test');
   log(`read ${rows.length} pairs (${trainRows.length} train, ${testRows.length} test) from ${pairsFile}`);
