@@ -76,6 +76,7 @@ describe('semcode CLI', () => {
     assert.match(s.model, /^path:/);
     assert.equal(s.database, 'pglite');
     assert.equal(s.backend, 'cpu');
+    assert.equal(s.embedsWith, 'cpu', 'a BERT-shaped model runs on onnxruntime-node');
     assert.ok(s.chunks > 0 && s.files === 11);
   });
 

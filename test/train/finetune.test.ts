@@ -314,5 +314,6 @@ describe('semcode train CLI', () => {
     const st = JSON.parse(semcode(['status', '--root', MEDIUM, '--json']).stdout);
     assert.equal(st.modelVersion, out.version.name);
     assert.equal(st.model, `path:${realpathSync(out.version.dir)}`);
+    assert.equal(st.embedsWith, 'static-js', 'a saved version is a static model: the JS table lookup computes its vectors');
   });
 });

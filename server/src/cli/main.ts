@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { SemcodeError, errorMessage } from '../errors';
 import type { Backend } from '../embed/embedder';
-import { Engine, type EngineConfig } from '../engine';
+import { Engine, type EngineConfig, recordedModelRef } from '../engine';
 import type { IndexSummary } from '../index/indexer';
 import { isPostgresUrl } from '../store/open';
 import { SEARCH_MODES, type SearchHit, type SearchMode } from '../search/search';
@@ -215,6 +215,9 @@ async function statusCommand(v: Values, rest: string[], open: () => Promise<Engi
   const backends = await availableBackends();
   const backend = v.backend ?? 'cpu';
   const first = codebases[0];
+  // What computes the vectors, not just the choice: Semcode's static models run as static-js under cpu.
+  const { vectorsComputedBy } = await import('../embed/embedWorker');
+  const embedsWith = first?.modelId ? vectorsComputedBy(recordedModelRef(first.modelId), v.backend as Backend | undefined) : null;
   const out = {
     database: engine.db.kind,
     location: engine.db.location,
@@ -222,6 +225,7 @@ async function statusCommand(v: Values, rest: string[], open: () => Promise<Engi
     modelVersion: first?.modelVersion ?? null,
     dimension: first?.dimension ?? null,
     backend,
+    embedsWith,
     backends,
     files: codebases.reduce((s, c) => s + c.files, 0),
     chunks: codebases.reduce((s, c) => s + c.chunks, 0),
@@ -231,7 +235,7 @@ async function statusCommand(v: Values, rest: string[], open: () => Promise<Engi
   else {
     const lines = [
       `database ${out.database} ${out.location}`,
-      `backend  ${backend} (${Object.entries(backends).map(([b, s]) => `${b}: ${s}`).join(', ')})`,
+      `backend  ${backend}${embedsWith && embedsWith !== backend ? ` (vectors computed by ${embedsWith})` : ''}; ${Object.entries(backends).map(([b, s]) => `${b}: ${s}`).join(', ')}`,
     ];
     if (!codebases.length) lines.push('no codebases indexed');
     for (const c of codebases) {

@@ -372,6 +372,15 @@ function pooled(r: OrtRunner): Runner {
   };
 }
 
+/**
+ * What will compute a local model folder's vectors with this backend choice, without loading it (for
+ * `semcode status`): the rule loadEngine follows.
+ */
+export function vectorsComputedBy(dir: string, backend: Backend | undefined): EmbedBackend {
+  if (backend === 'wasm') return 'wasm';
+  return isStaticConfig(readJson(join(dir, 'config.json'), false)) ? 'static-js' : 'cpu';
+}
+
 /** config.json of a Semcode static model (server/src/train/export.ts configJSON). */
 function isStaticConfig(config: Record<string, unknown> | null): boolean {
   const s = config?.semcode;
