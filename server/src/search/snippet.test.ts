@@ -13,3 +13,8 @@ test('snippets skip decorators and annotations but keep a line that starts with 
   assert.equal(snippetOf('@Override\n@SuppressWarnings("x")\npublic int size() {'), 'public int size() {');
   assert.equal(snippetOf('@param x the value'), '@param x the value');
 });
+
+test('a one-line doc comment loses its closing marker', () => {
+  assert.equal(snippetOf('/** Opens the database and migrates it. */\nexport function open() {}'), 'Opens the database and migrates it.');
+  assert.equal(snippetOf('/* a\n   b. */\nx();'), 'a');
+});
