@@ -211,7 +211,11 @@ export class Engine {
   }
 
   async search(roots: string[], query: string, opts: SearchOptions): Promise<SearchHit[]> {
-    const codebases = await this.codebasesFor(roots);
+    return this.searchCodebases(await this.codebasesFor(roots), query, opts);
+  }
+
+  /** Search over codebases already looked up (the language server has them from indexedCodebases). */
+  async searchCodebases(codebases: Codebase[], query: string, opts: SearchOptions): Promise<SearchHit[]> {
     const mode = opts.mode ?? 'hybrid';
     let embed = null;
     if (mode !== 'text') {

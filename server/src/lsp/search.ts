@@ -13,8 +13,8 @@ export async function searchWorkspace(engine: Engine, roots: readonly string[], 
     throw new SemcodeError('not_indexed', roots.length ? 'the workspace is not indexed yet; run Semcode: Reindex' : 'no workspace folder is open');
   }
   const given = new Map(indexed.map((c) => [c.codebase.root, c.root]));
-  const hits = await engine.search(
-    indexed.map((c) => c.root),
+  const hits = await engine.searchCodebases(
+    indexed.map((c) => c.codebase),
     params.query,
     { k: params.k, mode: params.mode, glob: params.glob, language: params.language },
   );

@@ -52,7 +52,7 @@ export async function workspaceSymbols(engine: Engine, roots: readonly string[],
   const given = new Map(indexed.map((c) => [c.codebase.root, c.root]));
   const [byName, byMeaning] = await Promise.all([
     Promise.all(indexed.map(async (c) => (await symbolsByName(engine.db, c.codebase, q, NAME_LIMIT)).map((m) => ({ ...m, root: c.root })))),
-    engine.search(indexed.map((c) => c.root), q, { k: SEMANTIC_K, mode: 'vector' }),
+    engine.searchCodebases(indexed.map((c) => c.codebase), q, { k: SEMANTIC_K, mode: 'vector' }),
   ]);
   const names = byName.flat().sort((a, b) => a.rank - b.rank || (a.symbol?.length ?? 0) - (b.symbol?.length ?? 0));
   const found: Found[] = [];

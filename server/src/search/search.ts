@@ -4,6 +4,7 @@ import { type Codebase, vectorLiteral } from '../store/indexStore';
 import { DEFAULT_FUSION, type FusionCandidate, type FusionWeights, fuseScores, nameMatch } from './fusion';
 import { globToRegex } from './glob';
 import { queryTerms } from './terms';
+import type { ChunkRef } from './related';
 
 export type SearchMode = 'hybrid' | 'vector' | 'text';
 export const SEARCH_MODES: readonly SearchMode[] = ['hybrid', 'vector', 'text'];
@@ -17,18 +18,10 @@ export interface SearchOptions {
   language?: string;
 }
 
-export interface SearchHit {
-  id: string;
+export interface SearchHit extends ChunkRef {
   root: string;
-  path: string;
-  startLine: number;
-  endLine: number;
-  symbol: string | null;
-  kind: string;
-  language: string;
   score: number;
   snippet: string;
-  content: string;
 }
 
 /** Embeds the query text; the caller makes sure it is the model the codebase was indexed with. */
