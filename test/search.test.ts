@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import type { Db } from '../server/src/store/db';
 import { type Codebase, type FileWrite, IndexStore, vectorLiteral } from '../server/src/store/indexStore';
 import { openDb } from '../server/src/store/open';
-import { type SearchHit, Searcher } from '../server/src/search/search';
+import { type SearchHit, Searcher, candidateTerms } from '../server/src/search/search';
 import { searchText } from '../server/src/search/terms';
 import { BACKENDS } from './helpers/backends';
 
@@ -49,6 +49,7 @@ function files(specs: Spec[]): FileWrite[] {
           contentHash: `c-${s.path}`,
           embedding: vectorLiteral(s.vec),
           searchText: st.text,
+          bm25: st.bm25,
           words: st.words,
         },
       ],
@@ -163,3 +164,12 @@ for (const backend of BACKENDS) {
     });
   });
 }
+
+test('text candidates come from the rarest terms within the budget; common terms only score', () => {
+  const df = new Map([['the', 60_000], ['parse', 3_000], ['config', 4_000], ['yaml', 500], ['file', 7_000]]);
+  const pick = (terms: string[]) => candidateTerms({ terms, df, n: 100_000 });
+  assert.deepEqual(pick(['parse', 'the', 'yaml', 'config', 'file']), ['yaml', 'parse', 'config']);
+  assert.deepEqual(pick(['file', 'the']), ['file'], 'at least one term, even over budget');
+  assert.deepEqual(pick(['the']), ['the'], 'only common terms: the rarest of them');
+  assert.deepEqual(pick(['parse', 'unseen']), ['unseen', 'parse'], 'a word no chunk has costs nothing');
+});

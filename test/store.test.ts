@@ -4,10 +4,13 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Db } from '../server/src/store/db';
 import { type Codebase, type FileWrite, IndexStore, hnswIndexName, vectorLiteral } from '../server/src/store/indexStore';
-import { migrate } from '../server/src/store/migrations';
+import { MIGRATIONS, migrate } from '../server/src/store/migrations';
+import { BM25_PIVOT, queryBm25Vector, saturatedTf } from '../server/src/search/bm25Vector';
 import { openDb } from '../server/src/store/open';
 import { Searcher } from '../server/src/search/search';
-import { searchText } from '../server/src/search/terms';
+import { queryTerms, searchText, wordsOf } from '../server/src/search/terms';
+import { PgPoolDb } from '../server/src/store/pgPool';
+import { PgliteDb } from '../server/src/store/pglite';
 import { BACKENDS } from './helpers/backends';
 
 const DIM = 8;
@@ -40,6 +43,7 @@ function file(path: string, chunks: { content: string; vec: number[]; language?:
         embedding: vectorLiteral(c.vec),
         searchText: st.text,
         words: st.words,
+        bm25: st.bm25,
       };
     }),
   };
@@ -171,6 +175,39 @@ for (const backend of BACKENDS) {
         assert.equal(ident[0]!.symbol, 'parseConfigurationFile');
       });
 
+      test('text scores are Okapi BM25 with the codebase’s own average length, though candidates are ranked at the pivot', async () => {
+        const query = 'parse the configuration file';
+        const hits = await searcher().search([cb], query, { mode: 'text', k: 3 });
+        const docs = (await db.query<{ content: string; n: number }>('SELECT content, n_tokens AS n FROM chunks WHERE codebase_id = $1', [cb.id])).rows;
+        const avg = docs.reduce((a, d) => a + d.n, 0) / docs.length;
+        assert.notEqual(Math.round(avg), BM25_PIVOT, 'the test needs an average far from the pivot');
+        const okapi = (content: string): number => {
+          const words = wordsOf(content);
+          let s = 0;
+          for (const t of queryTerms(query)) {
+            const tf = words.filter((w) => w === t).length;
+            if (!tf) continue;
+            const df = docs.filter((d) => wordsOf(d.content).includes(t)).length;
+            const idf = Math.log(1 + (docs.length - df + 0.5) / (df + 0.5));
+            s += (idf * tf * 2.2) / (tf + 1.2 * (0.25 + (0.75 * words.length) / avg));
+          }
+          return s;
+        };
+        assert.ok(hits.length >= 2);
+        for (const h of hits) assert.ok(Math.abs(h.score - okapi(h.content)) < 1e-9, `${h.content}: ${h.score} vs ${okapi(h.content)}`);
+      });
+
+      test('a chunk’s stored BM25 vector times the query’s idf vector is its BM25 score at the pivot length', async () => {
+        const r = await db.query<{ ip: number; n: number }>(
+          `SELECT -(bm25 <#> $2::sparsevec) AS ip, n_tokens AS n FROM chunks WHERE codebase_id = $1 AND symbol = 'parseConfigurationFile'`,
+          [cb.id, queryBm25Vector(['configuration', 'parse', 'missing'], [2, 0.5, 7])],
+        );
+        // parseConfigurationFile(path) { /* parse the configuration file */ }: "parse" and "configuration" twice
+        // each (identifier part and comment word); "missing" not at all.
+        const expected = 2 * saturatedTf(2, r.rows[0]!.n) + 0.5 * saturatedTf(2, r.rows[0]!.n);
+        assert.ok(Math.abs(Number(r.rows[0]!.ip) - expected) < 1e-5, `${r.rows[0]!.ip} vs ${expected}`);
+      });
+
       // Score fusion (server/src/search/fusion.ts; more cases in test/search.test.ts): words reorder near-equal
       // cosines, and a word-only match (config.ts, cosine 0) does not displace the model's matches.
       test('hybrid lifts a word match among near-equal cosines and keeps the model’s best first otherwise', async () => {
@@ -180,6 +217,38 @@ for (const backend of BACKENDS) {
         assert.equal(hits[0]!.path, 'src/f0.py');
         assert.equal(hits.length, 10);
       });
+    });
+
+    test('an index from before BM25 vectors gets them from its tsvectors, and symbol words, when migrated', async () => {
+      const fresh = await backend.create();
+      try {
+        const later = MIGRATIONS.splice(2);
+        let old: Db;
+        try {
+          old = fresh.target.url ? await PgPoolDb.open(fresh.target.url) : await PgliteDb.open(fresh.target.dir!);
+          await migrate(old);
+        } finally {
+          MIGRATIONS.push(...later);
+        }
+        const st = searchText('function getUser(id) { return users.get(id) }');
+        await old.query(`INSERT INTO codebases (root) VALUES ('/old')`);
+        await old.query(`INSERT INTO files (codebase_id, path, content_hash, size) VALUES (1, 'a.ts', 'h', 1)`);
+        for (let i = 0; i < 3; i++) {
+          await old.query(
+            `INSERT INTO chunks (codebase_id, path, start_line, end_line, symbol, kind, language, content, content_hash, embedding, tsv, n_tokens)
+             VALUES (1, 'a.ts', $1, $1, $4, 'function', 'typescript', 'x', 'h', '[1,0]', $2::tsvector, $3)`,
+            [i + 1, st.text, st.words, i === 0 ? 'Users.getUser' : null],
+          );
+        }
+        assert.equal(await migrate(old), 1);
+        const r = await old.query<{ v: string }>('SELECT bm25::text AS v FROM chunks ORDER BY id');
+        assert.deepEqual(r.rows.map((x) => x.v), [st.bm25, st.bm25, st.bm25]);
+        const s = await old.query<{ w: string | null }>('SELECT symbol_words::text AS w FROM chunks ORDER BY id');
+        assert.deepEqual(s.rows.map((x) => x.w), [`'get':3 'getuser':2 'user':4 'users':1`, null, null]);
+        await old.close();
+      } finally {
+        await fresh.cleanup();
+      }
     });
 
     test('resetting a codebase forgets its files, vectors and model', async () => {

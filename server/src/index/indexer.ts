@@ -116,6 +116,7 @@ export function storedChunk(c: Chunk, embedding: string): StoredChunk {
     embedding,
     searchText: st.text,
     words: st.words,
+    bm25: st.bm25,
   };
 }
 

@@ -73,9 +73,9 @@ export interface NameMatch extends ChunkRef {
 }
 
 /**
- * Symbols whose name contains every identifier of the query (case and `_` insensitive): "getUs" finds
- * `UserService.getUser`. Candidates come from the full-text index (a chunk's words include its symbol's
- * words, whole and split), so no scan of the table; exact names rank first, then prefixes, then shorter names.
+ * Symbols whose name contains every identifier of the query (case and `_` insensitive), each starting one of
+ * the name's words: "getUs" finds `UserService.getUser`. Candidates come from the index of symbol-name words
+ * (whole and split), so no scan of the table; exact names rank first, then prefixes, then shorter names.
  */
 export async function symbolsByName(db: Queryable, cb: Codebase, query: string, limit = 50): Promise<NameMatch[]> {
   const idents = queryIdentifiers(query);
@@ -92,7 +92,7 @@ export async function symbolsByName(db: Queryable, cb: Codebase, query: string, 
          FROM chunks c
          CROSS JOIN LATERAL (SELECT regexp_replace(lower(c.symbol), '[^a-z0-9.]', '', 'g') AS norm) s
         WHERE c.codebase_id = ${id} AND c.symbol IS NOT NULL
-          AND c.tsv @@ to_tsquery('simple', $1)
+          AND c.symbol_words @@ to_tsquery('simple', $1)
           AND s.norm LIKE ALL ($2::text[])) m
       ORDER BY rank, length(symbol), symbol, path, "startLine"
       LIMIT $4`,

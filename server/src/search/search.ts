@@ -2,6 +2,7 @@ import { SemcodeError } from '../errors';
 import type { Db } from '../store/db';
 import { type Codebase, vectorLiteral } from '../store/indexStore';
 import { DEFAULT_FUSION, type FusionCandidate, type FusionWeights, fuseScores, nameMatch } from './fusion';
+import { BM25_B, BM25_K1, queryBm25Vector } from './bm25Vector';
 import { globToRegex } from './glob';
 import { queryTerms } from './terms';
 import type { ChunkRef } from './related';
@@ -29,12 +30,14 @@ export type QueryEmbedder = (query: string) => Promise<ArrayLike<number>>;
 
 /** Rows fetched from each list before fusing: deeper than k so a chunk both lists like can rise. */
 const HYBRID_DEPTH = 50;
-const BM25_K1 = 1.2;
-const BM25_B = 0.75;
 /** Query terms in more than this share of chunks don't generate candidates (they still score). */
 const COMMON_TERM_SHARE = 0.05;
-/** Upper bound on rows scored by BM25 per query, so a vague query cannot scan the whole codebase. */
-const TEXT_CANDIDATES = 5000;
+/**
+ * Chunks a text query may rank by its BM25 vector, as a sum of document frequencies: the rarest terms
+ * generate candidates until it is reached, so a vague query cannot scan the whole codebase. The others
+ * still score every candidate.
+ */
+const CANDIDATE_BUDGET = 8000;
 
 export interface Row {
   id: string;
@@ -141,37 +144,38 @@ export class Searcher {
   }
 
   /**
-   * BM25 over chunks that match ANY query term (an AND query matches almost nothing for natural language).
-   * Document frequencies come from term_stats; rare terms select candidates, all terms score them.
+   * BM25 over chunks that match ANY of the query's rarer terms (an AND query matches almost nothing for
+   * natural language). The GIN index finds the candidates, their stored BM25 vectors rank them (one inner
+   * product each, in C), and the best `k` are scored exactly from their tsvectors with the codebase's current
+   * average length (bm25Vector.ts says what the stored vectors approximate).
    */
   private async textSearch(cb: Codebase, bm: Bm25Terms, k: number, opts: SearchOptions, vector?: string): Promise<Row[]> {
-    const { terms, idf, df, n, avg } = bm;
-    if (!terms.length) return [];
+    const { terms, idf, avg } = bm;
+    const generating = candidateTerms(bm);
+    if (!generating.length) return [];
     const withCos = vector !== undefined && !!cb.dimension;
-    const filter = buildFilter(opts, withCos ? 5 : 4);
+    const filter = buildFilter(opts, withCos ? 7 : 6);
     const dim = Math.trunc(cb.dimension ?? 0);
-    const cos = withCos ? `, 1 - (c.embedding::vector(${dim}) <=> $4::vector(${dim})) AS cos` : '';
+    const cos = withCos ? `, 1 - (c.embedding::vector(${dim}) <=> $6::vector(${dim})) AS cos` : '';
     const id = Math.trunc(cb.id);
-    const selective = terms.filter((t) => (df.get(t) ?? 0) <= Math.max(n * COMMON_TERM_SHARE, 50));
-    const tsquery = (selective.length ? selective : terms).join(' | ');
     const r = await this.db.query<Row>(
       `WITH q AS (SELECT * FROM unnest($1::text[], $2::float8[]) AS q(lexeme, idf)),
        cand AS (
-         SELECT c.id, c.tsv, c.n_tokens FROM chunks c
+         SELECT c.id FROM chunks c
           WHERE c.codebase_id = ${id} AND c.tsv @@ to_tsquery('simple', $3)${filter.sql}
-          LIMIT ${TEXT_CANDIDATES}),
+          ORDER BY c.bm25 <#> $4::sparsevec
+          LIMIT $5),
        scored AS (
          -- setweight + ts_filter cut each candidate's tsvector down to the query's lexemes in C, so only
-         -- those few rows are unnested (unnesting whole tsvectors cost 4x more).
-         SELECT cand.id, ${bm25Sum('cand', avg)} AS score
-           FROM cand
-           CROSS JOIN LATERAL unnest(ts_filter(setweight(cand.tsv, 'A', $1::text[]), '{a}')) u
+         -- those few rows are unnested.
+         SELECT c.id, ${bm25Sum('c', avg)} AS score
+           FROM cand JOIN chunks c ON c.id = cand.id
+           CROSS JOIN LATERAL unnest(ts_filter(setweight(c.tsv, 'A', $1::text[]), '{a}')) u
            JOIN q ON q.lexeme = u.lexeme
-          GROUP BY cand.id
-          ORDER BY score DESC
-          LIMIT ${Math.trunc(k)})
+          GROUP BY c.id
+          ORDER BY score DESC)
        SELECT ${ROW_COLUMNS}, scored.score, scored.score AS text${cos} FROM scored JOIN chunks c ON c.id = scored.id ORDER BY scored.score DESC`,
-      [terms, idf, tsquery, ...(withCos ? [vector] : []), ...filter.params],
+      [terms, idf, generating.join(' | '), queryBm25Vector(terms, idf), Math.trunc(k), ...(withCos ? [vector] : []), ...filter.params],
     );
     return r.rows.map((x) => ({ ...x, score: Number(x.score) }));
   }
@@ -193,6 +197,24 @@ export class Searcher {
     });
     return { terms, idf, df, n, avg: cb.avgTokens > 0 ? cb.avgTokens : 100 };
   }
+}
+
+/**
+ * The query terms that find candidates: those in at most COMMON_TERM_SHARE of chunks (all terms when none
+ * is), rarest first, while their document frequencies add up to CANDIDATE_BUDGET (always at least one).
+ */
+export function candidateTerms(bm: Pick<Bm25Terms, 'terms' | 'df' | 'n'>): string[] {
+  const df = (t: string) => bm.df.get(t) ?? 0;
+  const selective = bm.terms.filter((t) => df(t) <= Math.max(bm.n * COMMON_TERM_SHARE, 50));
+  const pool = (selective.length ? selective : [...bm.terms]).sort((a, b) => df(a) - df(b));
+  const out: string[] = [];
+  let total = 0;
+  for (const t of pool) {
+    if (out.length && total + df(t) > CANDIDATE_BUDGET) break;
+    out.push(t);
+    total += df(t);
+  }
+  return out;
 }
 
 interface Bm25Terms {

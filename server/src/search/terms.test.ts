@@ -15,8 +15,9 @@ test('punctuation and over-long runs are not words', () => {
 });
 
 test('search text counts words; query terms are distinct', () => {
-  assert.deepEqual(searchText('getUser getUser'), { text: 'getuser:1,4 get:2,5 user:3,6', words: 6 });
-  assert.deepEqual(searchText(''), { text: '', words: 0 });
+  const st = searchText('getUser getUser');
+  assert.deepEqual([st.text, st.words], ['getuser:1,4 get:2,5 user:3,6', 6]);
+  assert.deepEqual([searchText('').text, searchText('').words, searchText('').bm25], ['', 0, '{}/1000000000']);
   assert.deepEqual(queryTerms('get the user, get it'), ['get', 'the', 'user', 'it']);
 });
 

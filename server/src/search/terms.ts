@@ -4,6 +4,8 @@
  * queries "parse http request", "parseHttpRequest" and "parse_http_request" alike. Words contain only
  * [a-z0-9], so PostgreSQL's 'simple' configuration turns them into lexemes unchanged.
  */
+import { chunkBm25Vector } from './bm25Vector';
+
 const WORD = /[A-Za-z0-9_]+/g;
 const PART = /[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+/g;
 const MAX_WORD = 64; // longer runs are hashes, base64 or minified code: not words anyone searches for
@@ -26,11 +28,12 @@ const MAX_POSITION = 16383; // PostgreSQL's largest tsvector position
 const MAX_POSITIONS = 255; // positions kept per lexeme: term frequency saturates long before
 
 /**
- * The chunk's words as a tsvector literal (`'word':1,4 'other':2`) and its length in words (BM25's document
- * length). PostgreSQL parses this literal about twice as fast as it runs `to_tsvector` over the text, and
- * the words are exactly those `to_tsvector('simple', words.join(' '))` would produce.
+ * The chunk's words as a tsvector literal (`'word':1,4 'other':2`), its length in words (BM25's document
+ * length) and its BM25 vector (bm25Vector.ts) over the same term frequencies. PostgreSQL parses this literal
+ * about twice as fast as it runs `to_tsvector` over the text, and the words are exactly those
+ * `to_tsvector('simple', words.join(' '))` would produce.
  */
-export function searchText(text: string): { text: string; words: number } {
+export function searchText(text: string): { text: string; words: number; bm25: string } {
   const words = wordsOf(text);
   const positions = new Map<string, number[]>();
   words.forEach((w, i) => {
@@ -41,7 +44,13 @@ export function searchText(text: string): { text: string; words: number } {
   });
   let out = '';
   for (const [w, p] of positions) out += `${out ? ' ' : ''}${w}:${p.join(',')}`;
-  return { text: out, words: words.length };
+  const tf = [...positions].map(([w, p]): [string, number] => [w, p.length]);
+  return { text: out, words: words.length, bm25: chunkBm25Vector(tf, words.length) };
+}
+
+/** tsvector literal of a symbol name's words (workspace/symbol's candidates); null without a symbol. */
+export function symbolWords(symbol: string | null): string | null {
+  return symbol === null ? null : searchText(symbol).text;
 }
 
 /** Distinct query words, in order of first appearance. */

@@ -1,4 +1,5 @@
 import type { Chunk } from '../index/types';
+import { symbolWords } from '../search/terms';
 import type { Db, Queryable } from './db';
 
 export interface Codebase {
@@ -84,6 +85,8 @@ export interface StoredChunk {
   /** tsvector literal of the chunk's words (search/terms.ts) */
   searchText: string;
   words: number;
+  /** sparsevec literal of the chunk's BM25 term weights (search/bm25Vector.ts) */
+  bm25: string;
 }
 
 export interface FileWrite {
@@ -292,8 +295,10 @@ export class IndexStore {
         [id],
       );
     });
-    // Fresh planner statistics after a bulk change, so searches pick the right indexes.
+    // Fresh planner statistics after a bulk change, so searches pick the right indexes, and the full-text
+    // index's pending entries merged, so searches don't read them one by one.
     await this.db.query('ANALYZE chunks');
+    await this.db.query(`SELECT gin_clean_pending_list('chunks_tsv'::regclass)`);
   }
 
   async markIndexed(codebaseId: number): Promise<void> {
@@ -347,6 +352,8 @@ async function insertChunks(tx: Queryable, codebaseId: number, files: FileWrite[
     emb: [] as string[],
     st: [] as string[],
     n: [] as number[],
+    bm25: [] as string[],
+    symWords: [] as (string | null)[],
   };
   for (const f of files) {
     for (const c of f.chunks) {
@@ -361,16 +368,19 @@ async function insertChunks(tx: Queryable, codebaseId: number, files: FileWrite[
       cols.emb.push(c.embedding);
       cols.st.push(c.searchText);
       cols.n.push(c.words);
+      cols.bm25.push(c.bm25);
+      cols.symWords.push(symbolWords(c.symbol));
     }
   }
   if (!cols.path.length) return;
   await tx.query(
     `INSERT INTO chunks (codebase_id, path, start_line, end_line, symbol, kind, language, content, content_hash,
-                         embedding, tsv, n_tokens)
+                         embedding, tsv, n_tokens, bm25, symbol_words)
      SELECT $1, t.path, t.s, t.e, t.sym, t.kind, t.lang, t.content, t.hash, t.emb::vector,
-            t.st::tsvector, t.n
+            t.st::tsvector, t.n, t.bm::sparsevec, t.sw::tsvector
        FROM unnest($2::text[], $3::int[], $4::int[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
-                   $10::text[], $11::text[], $12::int[]) AS t(path, s, e, sym, kind, lang, content, hash, emb, st, n)`,
-    [codebaseId, cols.path, cols.s, cols.e, cols.sym, cols.kind, cols.lang, cols.content, cols.hash, cols.emb, cols.st, cols.n],
+                   $10::text[], $11::text[], $12::int[], $13::text[], $14::text[])
+            AS t(path, s, e, sym, kind, lang, content, hash, emb, st, n, bm, sw)`,
+    [codebaseId, cols.path, cols.s, cols.e, cols.sym, cols.kind, cols.lang, cols.content, cols.hash, cols.emb, cols.st, cols.n, cols.bm25, cols.symWords],
   );
 }
