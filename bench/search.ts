@@ -56,7 +56,7 @@ import { storedChunk } from '../server/src/index/indexer';
 import { mulberry32 } from '../server/src/train/random';
 import type { Chunk } from '../server/src/index/types';
 import type { Db } from '../server/src/store/db';
-import { type Codebase, type FileWrite, hnswIndexName, vectorLiteral } from '../server/src/store/indexStore';
+import { type Codebase, type FileWrite, hnswIndexName, hnswScope, vectorLiteral } from '../server/src/store/indexStore';
 import { writeBertModel } from '../test/fixtures/tinyModel';
 import { createTestDatabase } from '../test/helpers/pg';
 
@@ -680,7 +680,7 @@ export function knnSql(cb: Codebase): string {
   // The form Searcher.vectorSearch uses: literal codebase id and dimension, so the partial HNSW index matches.
   return `SELECT c.id::text AS id, (c.embedding::vector(${dim}) <=> $1::vector(${dim}))::float8 AS d
             FROM chunks c
-           WHERE c.codebase_id = ${id}
+           WHERE ${hnswScope(id, dim)}
            ORDER BY c.embedding::vector(${dim}) <=> $1::vector(${dim})
            LIMIT ${K}`;
 }

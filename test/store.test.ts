@@ -3,7 +3,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Db } from '../server/src/store/db';
-import { type Codebase, type FileWrite, IndexStore, hnswIndexName, vectorLiteral } from '../server/src/store/indexStore';
+import { type Codebase, type FileWrite, IndexStore, hnswIndexName, hnswScope, vectorLiteral } from '../server/src/store/indexStore';
 import { MIGRATIONS, migrate } from '../server/src/store/migrations';
 import { BM25_PIVOT, queryBm25Vector, saturatedTf } from '../server/src/search/bm25Vector';
 import { openDb } from '../server/src/store/open';
@@ -55,8 +55,9 @@ for (const backend of BACKENDS) {
     let store: IndexStore;
     let cleanup: () => Promise<void>;
 
+    let made: Awaited<ReturnType<typeof backend.create>> | undefined;
     before(async () => {
-      const made = await backend.create();
+      made = await backend.create();
       cleanup = made.cleanup;
       db = await openDb(made.target);
       store = new IndexStore(db);
@@ -145,7 +146,7 @@ for (const backend of BACKENDS) {
           await tx.query('SET LOCAL enable_bitmapscan = off');
           await tx.query('SET LOCAL enable_sort = off');
           return tx.query<Record<string, string>>(
-            `EXPLAIN SELECT id FROM chunks c WHERE c.codebase_id = ${cb.id}
+            `EXPLAIN SELECT id FROM chunks c WHERE ${hnswScope(cb.id, DIM)}
               ORDER BY c.embedding::vector(${DIM}) <=> '${vectorLiteral(unit(0))}'::vector(${DIM}) LIMIT 10`,
           );
         });
@@ -240,7 +241,12 @@ for (const backend of BACKENDS) {
             [i + 1, st.text, st.words, i === 0 ? 'Users.getUser' : null],
           );
         }
+        await old.query(`CREATE INDEX chunks_hnsw_cb1 ON chunks USING hnsw ((embedding::vector(2)) vector_cosine_ops) WHERE codebase_id = 1`);
+        await old.query('UPDATE codebases SET hnsw_dim = 2');
         assert.equal(await migrate(old), 1);
+        // the old HNSW index's predicate lacks the dimension: dropped, to be rebuilt by the next index run
+        assert.equal((await old.query(`SELECT 1 FROM pg_indexes WHERE indexname = 'chunks_hnsw_cb1'`)).rows.length, 0);
+        assert.equal((await old.query<{ d: number | null }>('SELECT hnsw_dim AS d FROM codebases')).rows[0]!.d, null);
         const r = await old.query<{ v: string }>('SELECT bm25::text AS v FROM chunks ORDER BY id');
         assert.deepEqual(r.rows.map((x) => x.v), [st.bm25, st.bm25, st.bm25]);
         const s = await old.query<{ w: string | null }>('SELECT symbol_words::text AS w FROM chunks ORDER BY id');
@@ -248,6 +254,30 @@ for (const backend of BACKENDS) {
         await old.close();
       } finally {
         await fresh.cleanup();
+      }
+    });
+
+    test('an HNSW build after a rebuild with another dimension ignores old rows another snapshot still sees', { skip: backend.name === 'pglite' && 'PGlite has one connection: no other snapshot' }, async () => {
+      const cb = await freshCodebase('/repo/redim');
+      await store.replaceFiles(cb.id, [file('a.ts', [{ content: 'old', vec: unit(0) }, { content: 'old 2', vec: unit(1) }])]);
+      // Another session's snapshot from before the reset keeps the 8-dimension rows "recently dead".
+      const reader = await openDb(made!.target);
+      let release!: () => void;
+      const holding = reader.transaction(async (tx) => {
+        await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+        await tx.query('SELECT count(*) FROM chunks');
+        await new Promise<void>((r) => (release = r));
+      });
+      try {
+        await new Promise((r) => setTimeout(r, 50));
+        await store.resetCodebase(cb.id);
+        await store.setModel(cb.id, 'other', 'hash-2', 2);
+        await store.replaceFiles(cb.id, [file('a.ts', [{ content: 'new', vec: [1, 0] }])]);
+        assert.ok(await store.ensureHnsw((await store.codebase('/repo/redim'))!, 2));
+      } finally {
+        release();
+        await holding;
+        await reader.close();
       }
     });
 

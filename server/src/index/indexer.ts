@@ -6,7 +6,6 @@ import { searchText } from '../search/terms';
 import { type Codebase, type FileWrite, IndexStore, type StoredChunk, vectorLiteral } from '../store/indexStore';
 import type { Chunker } from './chunker';
 import type { Chunk } from './types';
-import { applyTermDelta, termCounts } from './termStats';
 import { type SkipReason, type WalkOptions, Walker, coverPaths } from './walker';
 
 /** What the indexer needs from a model: the embedder and the identity recorded with the index. */
@@ -269,8 +268,8 @@ export class Indexer {
       progress.phase = 'finishing';
       report();
       const gone = [...known.keys()].filter((p) => !seen.has(p));
-      if (only) await this.deleteWithStats(cb.id, gone);
-      else await this.store.deleteFiles(cb.id, gone);
+      // Watcher runs keep the BM25 statistics current file by file; full runs recount them at the end.
+      await this.store.deleteFiles(cb.id, gone, { termStats: !!only });
       for (const path of gone) opts.onFile?.({ root: cb.root, path, deleted: true });
       totals.deleted += gone.length;
       // A watcher run has kept the BM25 statistics current job by job and trusts the codebase's chunk count:
@@ -373,23 +372,8 @@ export class Indexer {
       language: f.language,
       chunks: f.chunks.map((c, i) => storedChunk(c, vectors.get(f.inputHashes[i]!)!)),
     }));
-    if (job.deltaStats) {
-      const paths = writes.map((w) => w.path);
-      const before = await this.timed('termStats', () => termCounts(this.store.db, job.codebase.id, paths));
-      await this.timed('store', () => this.store.replaceFiles(job.codebase.id, writes));
-      const after = await this.timed('termStats', () => termCounts(this.store.db, job.codebase.id, paths));
-      await this.timed('termStats', () => applyTermDelta(this.store.db, job.codebase.id, before, after));
-    } else {
-      await this.timed('store', () => this.store.replaceFiles(job.codebase.id, writes));
-    }
+    await this.timed('store', () => this.store.replaceFiles(job.codebase.id, writes, { termStats: job.deltaStats }));
     return allHashes.length;
   }
 
-  /** Deletes files and takes their chunks out of the BM25 statistics (watcher runs). */
-  private async deleteWithStats(codebaseId: number, paths: string[]): Promise<void> {
-    if (!paths.length) return;
-    const before = await termCounts(this.store.db, codebaseId, paths);
-    await this.store.deleteFiles(codebaseId, paths);
-    await applyTermDelta(this.store.db, codebaseId, before, { lexemes: new Map(), chunks: 0, tokens: 0 });
-  }
 }

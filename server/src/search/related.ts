@@ -4,7 +4,7 @@
  * every query scoped by codebase.
  */
 import type { Queryable } from '../store/db';
-import type { Codebase } from '../store/indexStore';
+import { type Codebase, hnswScope } from '../store/indexStore';
 import { wordsOf } from './terms';
 
 export interface ChunkRef {
@@ -53,11 +53,11 @@ export async function relatedChunks(db: Queryable, cb: Codebase, chunk: ChunkWit
   if (!cb.dimension) return [];
   const dim = Math.trunc(cb.dimension);
   const id = Math.trunc(cb.id);
-  // Literal codebase id and dimension, as in Searcher: the planner matches the partial HNSW index on constants.
+  // hnswScope: the partial HNSW index's own predicate, with literals.
   const r = await db.query<RelatedChunk>(
     `SELECT ${COLUMNS}, 1 - (c.embedding::vector(${dim}) <=> $1::vector(${dim})) AS score
        FROM chunks c
-      WHERE c.codebase_id = ${id}
+      WHERE ${hnswScope(id, dim)}
         AND NOT (c.path = $2 AND c.start_line <= $4 AND c.end_line >= $3)
       ORDER BY c.embedding::vector(${dim}) <=> $1::vector(${dim})
       LIMIT $5`,

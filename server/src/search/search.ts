@@ -1,6 +1,6 @@
 import { SemcodeError } from '../errors';
 import type { Db } from '../store/db';
-import { type Codebase, vectorLiteral } from '../store/indexStore';
+import { type Codebase, hnswScope, vectorLiteral } from '../store/indexStore';
 import { DEFAULT_FUSION, type FusionCandidate, type FusionWeights, fuseScores, nameMatch } from './fusion';
 import { BM25_B, BM25_K1, queryBm25Vector } from './bm25Vector';
 import { globToRegex } from './glob';
@@ -130,11 +130,11 @@ export class Searcher {
               FROM unnest(ts_filter(setweight(c.tsv, 'A', $3::text[]), '{a}')) u
               JOIN unnest($3::text[], $4::float8[]) AS q(lexeme, idf) ON q.lexeme = u.lexeme) AS text`
       : '';
-    // Literal codebase id and dimension: the planner matches the partial HNSW index only on constants.
+    // hnswScope: the partial HNSW index's own predicate, with literals.
     const r = await this.db.query<Row>(
       `SELECT ${ROW_COLUMNS}, ${cos} AS score, ${cos} AS cos${text}
          FROM chunks c
-        WHERE c.codebase_id = ${id}${filter.sql}
+        WHERE ${hnswScope(id, dim)}${filter.sql}
         ORDER BY c.embedding::vector(${dim}) <=> $1::vector(${dim})
         LIMIT $2`,
       [vector, k, ...(bm ? [bm.terms, bm.idf] : []), ...filter.params],

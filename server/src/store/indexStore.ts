@@ -1,6 +1,7 @@
 import type { Chunk } from '../index/types';
 import { symbolWords } from '../search/terms';
 import type { Db, Queryable } from './db';
+import { NO_TERMS, applyTermDelta, termCounts } from './termStats';
 
 export interface Codebase {
   id: number;
@@ -110,6 +111,18 @@ export function vectorLiteral(v: ArrayLike<number>): string {
 
 export function hnswIndexName(codebaseId: number): string {
   return `chunks_hnsw_cb${codebaseId}`;
+}
+
+/**
+ * The rows a codebase's HNSW index covers, as SQL with literal values: the planner matches a partial index
+ * only on constants, so every vector query must say exactly this. The dimension is part of it because
+ * CREATE INDEX also evaluates rows deleted but still visible to another transaction's snapshot: after a
+ * rebuild with a model of another dimension, casting those to the new one failed ("expected 16 dimensions,
+ * not 32"); the predicate is tested first.
+ */
+export function hnswScope(codebaseId: number, dimension: number, alias = 'c'): string {
+  const col = (name: string) => (alias ? `${alias}.${name}` : name);
+  return `${col('codebase_id')} = ${Math.trunc(codebaseId)} AND vector_dims(${col('embedding')}) = ${Math.trunc(dimension)}`;
 }
 
 /** Every read and write of the index goes through here, scoped by codebase. */
@@ -228,12 +241,14 @@ export class IndexStore {
 
   /**
    * Replaces the chunks of these files in one transaction: a file is either fully indexed with its new
-   * content or still has its old chunks, never half of each.
+   * content or still has its old chunks, never half of each. With `termStats`, the codebase's BM25
+   * statistics move with the chunks in the same transaction (watcher runs; bulk runs recount at the end).
    */
-  async replaceFiles(codebaseId: number, files: FileWrite[]): Promise<void> {
+  async replaceFiles(codebaseId: number, files: FileWrite[], opts: { termStats?: boolean } = {}): Promise<void> {
     if (!files.length) return;
     await this.db.transaction(async (tx) => {
       const paths = files.map((f) => f.path);
+      const before = opts.termStats ? await termCounts(tx, codebaseId, paths) : NO_TERMS;
       await tx.query('DELETE FROM chunks WHERE codebase_id = $1 AND path = ANY($2::text[])', [codebaseId, paths]);
       await tx.query(
         `INSERT INTO files (codebase_id, path, content_hash, size, language)
@@ -243,12 +258,18 @@ export class IndexStore {
         [codebaseId, paths, files.map((f) => f.contentHash), files.map((f) => f.size), files.map((f) => f.language)],
       );
       await insertChunks(tx, codebaseId, files);
+      if (opts.termStats) await applyTermDelta(tx, codebaseId, before, await termCounts(tx, codebaseId, paths));
     });
   }
 
-  async deleteFiles(codebaseId: number, paths: string[]): Promise<void> {
+  /** Deletes files and their chunks; with `termStats`, takes them out of the BM25 statistics in the same transaction. */
+  async deleteFiles(codebaseId: number, paths: string[], opts: { termStats?: boolean } = {}): Promise<void> {
     if (!paths.length) return;
-    await this.db.query('DELETE FROM files WHERE codebase_id = $1 AND path = ANY($2::text[])', [codebaseId, paths]);
+    await this.db.transaction(async (tx) => {
+      const before = opts.termStats ? await termCounts(tx, codebaseId, paths) : NO_TERMS;
+      await tx.query('DELETE FROM files WHERE codebase_id = $1 AND path = ANY($2::text[])', [codebaseId, paths]);
+      if (opts.termStats) await applyTermDelta(tx, codebaseId, before, NO_TERMS);
+    });
   }
 
   /**
@@ -271,7 +292,7 @@ export class IndexStore {
       // ef_construction 128: with 64, recall@10 at 100k chunks was 0.905-0.95 at ef_search 200 (0.98 with 128).
       await tx.query(
         `CREATE INDEX ${name} ON chunks USING hnsw ((embedding::vector(${dim})) vector_cosine_ops)
-         WITH (m = 16, ef_construction = 128) WHERE codebase_id = ${id}`,
+         WITH (m = 16, ef_construction = 128) WHERE ${hnswScope(id, dim, '')}`,
       );
       await tx.query('UPDATE codebases SET hnsw_dim = $2 WHERE id = $1', [id, dim]);
     });

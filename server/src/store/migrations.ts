@@ -1,6 +1,7 @@
 import { chunkBm25Vector } from '../search/bm25Vector';
 import { symbolWords } from '../search/terms';
 import type { Db, Queryable } from './db';
+import { hnswIndexName } from './indexStore';
 
 /**
  * Versioned schema. Each entry runs once, in its own transaction, in order; the same SQL serves PGlite and
@@ -135,6 +136,12 @@ ALTER TABLE chunks ADD COLUMN symbol_words tsvector;
 CREATE INDEX chunks_symbol_words ON chunks USING gin (symbol_words) WITH (gin_pending_list_limit = 256);
 `,
     after: async (tx) => {
+      // HNSW indexes now also name the dimension (indexStore.hnswScope); the old ones no longer match the
+      // queries, so they go (before the backfill, which would otherwise update them row by row), and the
+      // next index run builds the new ones.
+      const built = await tx.query<{ id: number }>('SELECT id FROM codebases WHERE hnsw_dim IS NOT NULL');
+      for (const { id } of built.rows) await tx.query(`DROP INDEX IF EXISTS ${hnswIndexName(Number(id))}`);
+      await tx.query('UPDATE codebases SET hnsw_dim = NULL');
       await backfillBm25(tx);
       await tx.query('ALTER TABLE chunks ALTER COLUMN bm25 SET NOT NULL');
     },

@@ -3,7 +3,7 @@
  * ts_stat over every chunk of the codebase) takes seconds at 100k chunks and PGlite answers nothing else
  * meanwhile; counting the lexemes of the files being replaced, before and after, costs milliseconds.
  */
-import type { Db, Queryable } from '../store/db';
+import type { Queryable } from './db';
 
 export interface TermCounts {
   /** lexeme -> number of chunks containing it (what ts_stat calls ndoc) */
@@ -35,8 +35,11 @@ export async function termCounts(db: Queryable, codebaseId: number, paths: strin
   };
 }
 
-/** Moves the codebase's statistics from `before` to `after` (the same files' counts), in one transaction. */
-export async function applyTermDelta(db: Db, codebaseId: number, before: TermCounts, after: TermCounts): Promise<void> {
+/**
+ * Moves the codebase's statistics from `before` to `after` (the same files' counts). Run it in the
+ * transaction that changed the chunks, so a crash cannot leave the two apart.
+ */
+export async function applyTermDelta(tx: Queryable, codebaseId: number, before: TermCounts, after: TermCounts): Promise<void> {
   const delta = new Map<string, number>();
   for (const [l, n] of after.lexemes) delta.set(l, n);
   for (const [l, n] of before.lexemes) delta.set(l, (delta.get(l) ?? 0) - n);
@@ -45,7 +48,7 @@ export async function applyTermDelta(db: Db, codebaseId: number, before: TermCou
   const dTokens = after.tokens - before.tokens;
   if (!delta.size && !dChunks && !dTokens) return;
   const lexemes = [...delta.keys()];
-  await db.transaction(async (tx) => {
+  {
     if (lexemes.length) {
       await tx.query(
         `INSERT INTO term_stats (codebase_id, lexeme, df)
@@ -63,5 +66,7 @@ export async function applyTermDelta(db: Db, codebaseId: number, before: TermCou
         WHERE id = $1`,
       [codebaseId, dChunks, dTokens],
     );
-  });
+  }
 }
+
+export const NO_TERMS: TermCounts = { lexemes: new Map(), chunks: 0, tokens: 0 };
