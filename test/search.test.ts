@@ -72,7 +72,7 @@ const SPECS: Spec[] = [
   { path: 'src/xenon.py', content: 'def xenon():\n    return 1', vec: unit(0, 0.7), language: 'python' },
   // equal cosines (0.956, below the near ones): one is named for what the query says, one repeats a word of it
   { path: 'src/db.ts', content: 'function openDatabase(dir) { return connect(dir); }', symbol: 'openDatabase', vec: unit(0, 0.305) },
-  { path: 'src/notes.ts', content: '// database database database notes', vec: unit(0, 0.305) },
+  { path: 'src/notes.ts', content: '// opens the database: database database notes', vec: unit(0, 0.305) },
 ];
 
 for (const backend of BACKENDS) {

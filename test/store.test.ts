@@ -8,7 +8,7 @@ import { MIGRATIONS, migrate } from '../server/src/store/migrations';
 import { BM25_PIVOT, queryBm25Vector, saturatedTf } from '../server/src/search/bm25Vector';
 import { openDb } from '../server/src/store/open';
 import { Searcher } from '../server/src/search/search';
-import { queryTerms, searchText, wordsOf } from '../server/src/search/terms';
+import { searchTerms, searchText, stem, wordsOf } from '../server/src/search/terms';
 import { PgPoolDb } from '../server/src/store/pgPool';
 import { PgliteDb } from '../server/src/store/pglite';
 import { BACKENDS } from './helpers/backends';
@@ -183,12 +183,12 @@ for (const backend of BACKENDS) {
         const avg = docs.reduce((a, d) => a + d.n, 0) / docs.length;
         assert.notEqual(Math.round(avg), BM25_PIVOT, 'the test needs an average far from the pivot');
         const okapi = (content: string): number => {
-          const words = wordsOf(content);
+          const words = wordsOf(content).map(stem);
           let s = 0;
-          for (const t of queryTerms(query)) {
+          for (const t of searchTerms(query)) {
             const tf = words.filter((w) => w === t).length;
             if (!tf) continue;
-            const df = docs.filter((d) => wordsOf(d.content).includes(t)).length;
+            const df = docs.filter((d) => wordsOf(d.content).map(stem).includes(t)).length;
             const idf = Math.log(1 + (docs.length - df + 0.5) / (df + 0.5));
             s += (idf * tf * 2.2) / (tf + 1.2 * (0.25 + (0.75 * words.length) / avg));
           }
@@ -201,7 +201,7 @@ for (const backend of BACKENDS) {
       test('a chunk’s stored BM25 vector times the query’s idf vector is its BM25 score at the pivot length', async () => {
         const r = await db.query<{ ip: number; n: number }>(
           `SELECT -(bm25 <#> $2::sparsevec) AS ip, n_tokens AS n FROM chunks WHERE codebase_id = $1 AND symbol = 'parseConfigurationFile'`,
-          [cb.id, queryBm25Vector(['configuration', 'parse', 'missing'], [2, 0.5, 7])],
+          [cb.id, queryBm25Vector(['configuration', stem('parse'), 'missing'], [2, 0.5, 7])],
         );
         // parseConfigurationFile(path) { /* parse the configuration file */ }: "parse" and "configuration" twice
         // each (identifier part and comment word); "missing" not at all.
@@ -231,14 +231,20 @@ for (const backend of BACKENDS) {
         } finally {
           MIGRATIONS.push(...later);
         }
-        const st = searchText('function getUser(id) { return users.get(id) }');
+        // Before migration 3 the stored terms were the words themselves, not stemmed.
+        const text = 'function getUsers(id) { return users.get(id) } // parsing entries';
+        const st = searchText(text);
+        const unstemmed = new Map<string, number[]>();
+        wordsOf(text).forEach((w, i) => unstemmed.set(w, [...(unstemmed.get(w) ?? []), i + 1]));
+        const oldTsv = [...unstemmed].map(([w, p]) => `${w}:${p.join(',')}`).join(' ');
+        assert.notEqual(oldTsv, st.text);
         await old.query(`INSERT INTO codebases (root) VALUES ('/old')`);
         await old.query(`INSERT INTO files (codebase_id, path, content_hash, size) VALUES (1, 'a.ts', 'h', 1)`);
         for (let i = 0; i < 3; i++) {
           await old.query(
             `INSERT INTO chunks (codebase_id, path, start_line, end_line, symbol, kind, language, content, content_hash, embedding, tsv, n_tokens)
              VALUES (1, 'a.ts', $1, $1, $4, 'function', 'typescript', 'x', 'h', '[1,0]', $2::tsvector, $3)`,
-            [i + 1, st.text, st.words, i === 0 ? 'Users.getUser' : null],
+            [i + 1, oldTsv, st.words, i === 0 ? 'Users.getUser' : null],
           );
         }
         await old.query(`CREATE INDEX chunks_hnsw_cb1 ON chunks USING hnsw ((embedding::vector(2)) vector_cosine_ops) WHERE codebase_id = 1`);
@@ -247,8 +253,14 @@ for (const backend of BACKENDS) {
         // the old HNSW index's predicate lacks the dimension: dropped, to be rebuilt by the next index run
         assert.equal((await old.query(`SELECT 1 FROM pg_indexes WHERE indexname = 'chunks_hnsw_cb1'`)).rows.length, 0);
         assert.equal((await old.query<{ d: number | null }>('SELECT hnsw_dim AS d FROM codebases')).rows[0]!.d, null);
-        const r = await old.query<{ v: string }>('SELECT bm25::text AS v FROM chunks ORDER BY id');
+        // the terms, BM25 vectors and document frequencies the indexer writes now, from the stored tsvectors alone
+        const r = await old.query<{ v: string; t: string }>(`SELECT bm25::text AS v, tsv::text AS t FROM chunks ORDER BY id`);
         assert.deepEqual(r.rows.map((x) => x.v), [st.bm25, st.bm25, st.bm25]);
+        const expected = (await old.query<{ t: string }>('SELECT $1::tsvector::text AS t', [st.text])).rows[0]!.t;
+        assert.deepEqual(r.rows.map((x) => x.t), [expected, expected, expected]);
+        assert.match(expected, /'entry':\d+ /);
+        const df = await old.query<{ lexeme: string; df: number }>(`SELECT lexeme, df FROM term_stats WHERE lexeme IN ('user', 'users')`);
+        assert.deepEqual(df.rows.map((x) => [x.lexeme, Number(x.df)]), [['user', 3]]);
         const s = await old.query<{ w: string | null }>('SELECT symbol_words::text AS w FROM chunks ORDER BY id');
         assert.deepEqual(s.rows.map((x) => x.w), [`'get':3 'getuser':2 'user':4 'users':1`, null, null]);
         await old.close();

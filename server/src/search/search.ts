@@ -4,7 +4,7 @@ import { type Codebase, hnswScope, vectorLiteral } from '../store/indexStore';
 import { DEFAULT_FUSION, type FusionCandidate, type FusionWeights, fuseScores, nameMatch } from './fusion';
 import { BM25_B, BM25_K1, queryBm25Vector } from './bm25Vector';
 import { globToRegex } from './glob';
-import { queryTerms } from './terms';
+import { queryTerms, searchTerms, stem } from './terms';
 import type { ChunkRef } from './related';
 
 export type SearchMode = 'hybrid' | 'vector' | 'text';
@@ -112,7 +112,9 @@ export class Searcher {
     const [v, t] = await Promise.all([this.vectorSearch(cb, vector, depth, opts, bm), this.textSearch(cb, bm, depth, opts, vector)]);
     const rows = new Map<string, Row & FusionCandidate>();
     for (const r of [...v, ...t]) rows.set(r.id, { ...r, cos: Number(r.cos ?? 0), text: Number(r.text ?? 0), name: 0 });
-    const words = bm.terms.map((word, i) => ({ word, idf: bm.idf[i]! }));
+    // The name match stems on its own: it gets the query's words, each with its term's idf.
+    const idfOf = new Map(bm.terms.map((t, i) => [t, bm.idf[i]!]));
+    const words = queryTerms(query).map((word) => ({ word, idf: idfOf.get(stem(word)) ?? 0 }));
     for (const r of rows.values()) r.name = nameMatch(words, r.symbol);
     return [...rows.values()];
   }
@@ -182,7 +184,7 @@ export class Searcher {
 
   /** The query's words with their idf (document frequencies from term_stats) and the codebase's average length. */
   private async bm25Terms(cb: Codebase, query: string): Promise<Bm25Terms> {
-    const terms = queryTerms(query);
+    const terms = searchTerms(query);
     const stats = terms.length
       ? await this.db.query<{ lexeme: string; df: number }>(
           'SELECT lexeme, df FROM term_stats WHERE codebase_id = $1 AND lexeme = ANY($2::text[])',

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { partsOf, queryTerms, searchText, stem, wordsOf } from './terms';
+import { partsOf, queryTerms, searchTerms, searchText, stem, stemStoredTerms, symbolWords, wordsOf } from './terms';
 
 test('identifiers split on camelCase, snake_case and digits, and keep the whole word', () => {
   assert.deepEqual(wordsOf('parseHttpRequest'), ['parsehttprequest', 'parse', 'http', 'request']);
@@ -19,6 +19,22 @@ test('search text counts words; query terms are distinct', () => {
   assert.deepEqual([st.text, st.words], ['getuser:1,4 get:2,5 user:3,6', 6]);
   assert.deepEqual([searchText('').text, searchText('').words, searchText('').bm25], ['', 0, '{}/1000000000']);
   assert.deepEqual(queryTerms('get the user, get it'), ['get', 'the', 'user', 'it']);
+});
+
+test('stored and query terms are stemmed alike; symbol words and the Okapi baseline’s terms are not', () => {
+  assert.equal(searchText('parseEntries').text, 'parseentry:1 pars:2 entry:3');
+  assert.deepEqual(searchTerms('Parsing the entries, parses entry'), ['pars', 'the', 'entry']);
+  assert.deepEqual(queryTerms('parsing entries'), ['parsing', 'entries']);
+  assert.equal(symbolWords('parseEntries'), 'parseentries:1 parse:2 entries:3');
+  assert.equal(symbolWords(null), null);
+});
+
+test('an old tsvector’s lexemes stem to what searchText writes for the same text', () => {
+  const text = 'parse parsing parses entries entry parse';
+  const old = new Map<string, number[]>();
+  wordsOf(text).forEach((w, i) => old.set(w, [...(old.get(w) ?? []), i + 1]));
+  const fresh = searchText(text);
+  assert.deepEqual(stemStoredTerms([...old], fresh.words), { text: fresh.text, bm25: fresh.bm25 });
 });
 
 test('identifier parts drop whole identifiers and numbers', () => {

@@ -28,34 +28,70 @@ const MAX_POSITION = 16383; // PostgreSQL's largest tsvector position
 const MAX_POSITIONS = 255; // positions kept per lexeme: term frequency saturates long before
 
 /**
- * The chunk's words as a tsvector literal (`'word':1,4 'other':2`), its length in words (BM25's document
- * length) and its BM25 vector (bm25Vector.ts) over the same term frequencies. PostgreSQL parses this literal
- * about twice as fast as it runs `to_tsvector` over the text, and the words are exactly those
- * `to_tsvector('simple', words.join(' '))` would produce.
+ * The chunk's full-text terms (its words, stemmed: "parsing the entries" matches `parseEntry`) as a tsvector
+ * literal (`'word':1,4 'other':2`), its length in words (BM25's document length) and its BM25 vector
+ * (bm25Vector.ts) over the same term frequencies. PostgreSQL parses this literal about twice as fast as it
+ * runs `to_tsvector` over the text, and the terms are exactly those `to_tsvector('simple', terms.join(' '))`
+ * would produce.
  */
 export function searchText(text: string): { text: string; words: number; bm25: string } {
   const words = wordsOf(text);
   const positions = new Map<string, number[]>();
   words.forEach((w, i) => {
-    const p = positions.get(w);
+    const s = stem(w);
+    const p = positions.get(s);
     const pos = Math.min(i + 1, MAX_POSITION);
-    if (!p) positions.set(w, [pos]);
-    else if (p.length < MAX_POSITIONS) p.push(pos);
+    if (!p) positions.set(s, [pos]);
+    else if (p.length < MAX_POSITIONS && p[p.length - 1] !== pos) p.push(pos);
   });
+  return { text: tsvectorLiteral(positions), words: words.length, bm25: chunkBm25Vector(frequencies(positions), words.length) };
+}
+
+function tsvectorLiteral(positions: Map<string, number[]>): string {
   let out = '';
-  for (const [w, p] of positions) out += `${out ? ' ' : ''}${w}:${p.join(',')}`;
-  const tf = [...positions].map(([w, p]): [string, number] => [w, p.length]);
-  return { text: out, words: words.length, bm25: chunkBm25Vector(tf, words.length) };
+  for (const [w, p] of positions) out += `${out ? ' ' : ''}${w}${p.length ? `:${p.join(',')}` : ''}`;
+  return out;
 }
 
-/** tsvector literal of a symbol name's words (workspace/symbol's candidates); null without a symbol. */
+/** Term frequencies as PostgreSQL counts them: positions, or 1 for a lexeme stored without any. */
+function frequencies(positions: Map<string, number[]>): [string, number][] {
+  return [...positions].map(([w, p]): [string, number] => [w, Math.max(1, p.length)]);
+}
+
+/**
+ * Stored terms from an index written before terms were stemmed (migration 3): a tsvector's lexemes with
+ * their positions, each lexeme stemmed, positions of lexemes with one stem merged, exactly as searchText
+ * builds them from the text. Returns the new tsvector literal and BM25 vector.
+ */
+export function stemStoredTerms(lexemes: [string, number[]][], words: number): { text: string; bm25: string } {
+  const positions = new Map<string, number[]>();
+  for (const [w, p] of lexemes) {
+    const s = stem(w);
+    positions.set(s, [...(positions.get(s) ?? []), ...p]);
+  }
+  for (const [s, p] of positions) positions.set(s, [...new Set(p)].sort((a, b) => a - b).slice(0, MAX_POSITIONS));
+  return { text: tsvectorLiteral(positions), bm25: chunkBm25Vector(frequencies(positions), words) };
+}
+
+/**
+ * tsvector literal of a symbol name's words, not stemmed, for workspace/symbol's prefix matches ("pars"
+ * must not stand for "parse"); null without a symbol.
+ */
 export function symbolWords(symbol: string | null): string | null {
-  return symbol === null ? null : searchText(symbol).text;
+  if (symbol === null) return null;
+  const positions = new Map<string, number[]>();
+  wordsOf(symbol).forEach((w, i) => positions.set(w, [...(positions.get(w) ?? []), Math.min(i + 1, MAX_POSITION)]));
+  return tsvectorLiteral(positions);
 }
 
-/** Distinct query words, in order of first appearance. */
+/** Distinct query words, in order of first appearance (not stemmed: the Okapi baseline's terms). */
 export function queryTerms(query: string): string[] {
   return [...new Set(wordsOf(query))];
+}
+
+/** A query's full-text terms as searchText stores them: stemmed words, distinct, in order of first appearance. */
+export function searchTerms(query: string): string[] {
+  return [...new Set(wordsOf(query).map(stem))];
 }
 
 /**

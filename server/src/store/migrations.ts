@@ -1,5 +1,4 @@
-import { chunkBm25Vector } from '../search/bm25Vector';
-import { symbolWords } from '../search/terms';
+import { stemStoredTerms, symbolWords } from '../search/terms';
 import type { Db, Queryable } from './db';
 import { hnswIndexName } from './indexStore';
 
@@ -122,7 +121,7 @@ CREATE INDEX training_runs_by_codebase ON training_runs (codebase_id, id);
   },
   {
     version: 3,
-    name: 'BM25 term weights as sparse vectors; symbol-name words',
+    name: 'stemmed full-text terms, BM25 term weights as sparse vectors, symbol-name words',
     sql: `
 -- Each chunk's BM25 term weights (search/bm25Vector.ts): full-text search ranks its candidates by one
 -- inner product in C instead of unnesting each candidate's tsvector.
@@ -144,11 +143,21 @@ CREATE INDEX chunks_symbol_words ON chunks USING gin (symbol_words) WITH (gin_pe
       await tx.query('UPDATE codebases SET hnsw_dim = NULL');
       await backfillBm25(tx);
       await tx.query('ALTER TABLE chunks ALTER COLUMN bm25 SET NOT NULL');
+      // Document frequencies of the stemmed terms (IndexStore.refreshTermStats, for every codebase at once).
+      await tx.query('DELETE FROM term_stats');
+      await tx.query(
+        `INSERT INTO term_stats (codebase_id, lexeme, df)
+         SELECT c.id, s.word, s.ndoc FROM codebases c
+          CROSS JOIN LATERAL ts_stat(format('SELECT tsv FROM chunks WHERE codebase_id = %s', c.id)) s`,
+      );
     },
   },
 ];
 
-/** Fills migration 3's columns for chunks stored before it: BM25 vectors from their tsvectors, symbol words. */
+/**
+ * Brings chunks stored before migration 3 to what the indexer now writes, from what is stored (no file is
+ * read again): stemmed terms and BM25 vectors from their tsvectors, symbol-name words from their symbols.
+ */
 async function backfillBm25(tx: Queryable): Promise<void> {
   let last = '0';
   for (;;) {
@@ -159,22 +168,22 @@ async function backfillBm25(tx: Queryable): Promise<void> {
     );
     if (!r.rows.length) return;
     await tx.query(
-      `UPDATE chunks c SET bm25 = u.v::sparsevec, symbol_words = u.s::tsvector
-         FROM unnest($1::bigint[], $2::text[], $3::text[]) AS u(id, v, s) WHERE c.id = u.id`,
-      [
-        r.rows.map((x) => x.id),
-        r.rows.map((x) => chunkBm25Vector(tsvectorFrequencies(x.tsv), Number(x.n_tokens))),
-        r.rows.map((x) => symbolWords(x.symbol)),
-      ],
+      `UPDATE chunks c SET tsv = u.t::tsvector, bm25 = u.v::sparsevec, symbol_words = u.s::tsvector
+         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS u(id, t, v, s) WHERE c.id = u.id`,
+      [r.rows.map((x) => x.id), ...transpose(r.rows.map((x) => stemStoredTerms(tsvectorPositions(x.tsv), Number(x.n_tokens)))), r.rows.map((x) => symbolWords(x.symbol))],
     );
     last = r.rows[r.rows.length - 1]!.id;
   }
 }
 
+function transpose(terms: { text: string; bm25: string }[]): [string[], string[]] {
+  return [terms.map((t) => t.text), terms.map((t) => t.bm25)];
+}
+
 /** (lexeme, positions) from PostgreSQL's text form of a tsvector: `'get':2,5 'user':3`. Our lexemes are [a-z0-9]. */
-export function tsvectorFrequencies(tsv: string): [string, number][] {
-  const out: [string, number][] = [];
-  for (const m of tsv.matchAll(/'([^']*)'(?::([0-9A-D,]+))?/g)) out.push([m[1]!, m[2] ? m[2].split(',').length : 1]);
+export function tsvectorPositions(tsv: string): [string, number[]][] {
+  const out: [string, number[]][] = [];
+  for (const m of tsv.matchAll(/'([^']*)'(?::([0-9A-D,]+))?/g)) out.push([m[1]!, m[2] ? m[2].split(',').map((p) => parseInt(p, 10)) : []]);
   return out;
 }
 
