@@ -4,14 +4,13 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Db } from '../server/src/store/db';
 import { type Codebase, type FileWrite, IndexStore, hnswIndexName, hnswScope, vectorLiteral } from '../server/src/store/indexStore';
-import { MIGRATIONS, migrate } from '../server/src/store/migrations';
+import { migrate } from '../server/src/store/migrations';
 import { BM25_PIVOT, queryBm25Vector, saturatedTf } from '../server/src/search/bm25Vector';
 import { openDb } from '../server/src/store/open';
 import { Searcher } from '../server/src/search/search';
 import { searchTerms, searchText, stem, wordsOf } from '../server/src/search/terms';
-import { PgPoolDb } from '../server/src/store/pgPool';
-import { PgliteDb } from '../server/src/store/pglite';
 import { BACKENDS } from './helpers/backends';
+import { openWithMigrations } from './helpers/oldSchema';
 
 const DIM = 8;
 
@@ -223,14 +222,7 @@ for (const backend of BACKENDS) {
     test('an index from before BM25 vectors gets them from its tsvectors, and symbol words, when migrated', async () => {
       const fresh = await backend.create();
       try {
-        const later = MIGRATIONS.splice(2);
-        let old: Db;
-        try {
-          old = fresh.target.url ? await PgPoolDb.open(fresh.target.url) : await PgliteDb.open(fresh.target.dir!);
-          await migrate(old);
-        } finally {
-          MIGRATIONS.push(...later);
-        }
+        const old = await openWithMigrations(fresh.target, 2);
         // Before migration 3 the stored terms were the words themselves, not stemmed.
         const text = 'function getUsers(id) { return users.get(id) } // parsing entries';
         const st = searchText(text);

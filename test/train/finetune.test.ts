@@ -9,15 +9,12 @@ import { join, relative } from 'node:path';
 import { Engine } from '../../server/src/engine';
 import { isSemcodeError } from '../../server/src/errors';
 import { hashModelFiles } from '../../server/src/embed/modelResolve';
-import type { Db } from '../../server/src/store/db';
-import { MIGRATIONS, migrate } from '../../server/src/store/migrations';
-import { PgPoolDb } from '../../server/src/store/pgPool';
-import { PgliteDb } from '../../server/src/store/pglite';
 import { exportModel, importModel } from '../../server/src/train/export';
 import { decide, finetune, MIN_GAIN, MIN_CONFIDENCE } from '../../server/src/train/finetune';
 import { StaticModel } from '../../server/src/train/staticModel';
 import { codebaseSlug, nextVersion, stateDir, versionOfModel, versionsDir } from '../../server/src/train/versions';
 import { BACKENDS } from '../helpers/backends';
+import { openWithMigrations } from '../helpers/oldSchema';
 import { tempDir, testModel } from '../helpers/workspace';
 
 const REPO = join(__dirname, '..', '..');
@@ -104,14 +101,7 @@ for (const backend of BACKENDS) {
       const fresh = await backend.create();
       try {
         // the schema as released before fine-tuning: only the first migration
-        const later = MIGRATIONS.splice(1);
-        let old: Db;
-        try {
-          old = fresh.target.url ? await PgPoolDb.open(fresh.target.url) : await PgliteDb.open(fresh.target.dir!);
-          await migrate(old);
-        } finally {
-          MIGRATIONS.push(...later);
-        }
+        const old = await openWithMigrations(fresh.target, 1);
         await old.query(`INSERT INTO codebases (root, model_id, model_hash, dimension) VALUES ('/old/project', 'default', 'h', 512)`);
         await old.close();
         const engine = await Engine.open({ db: fresh.target });

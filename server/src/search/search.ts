@@ -35,9 +35,10 @@ const COMMON_TERM_SHARE = 0.05;
 /**
  * Chunks a text query may rank by its BM25 vector, as a sum of document frequencies: the rarest terms
  * generate candidates until it is reached, so a vague query cannot scan the whole codebase. The others
- * still score every candidate.
+ * still score every candidate. Each candidate costs about 2 µs (heap fetch and inner product): at 100k
+ * chunks 8,000 made hybrid search 26 ms at p50 on PGlite, 4,000 makes it 20.
  */
-const CANDIDATE_BUDGET = 8000;
+const CANDIDATE_BUDGET = 4000;
 
 export interface Row {
   id: string;

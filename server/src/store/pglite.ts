@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { type Dirent, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
@@ -30,6 +30,36 @@ class PgliteQueryable implements Queryable {
  * The embedded default: PostgreSQL compiled to WASM, in this process. `dir` holds the data directory
  * (`pgdata/`) and the lock file; `null` opens a throwaway in-memory database (tests, benchmarks).
  */
+const MIN_BUFFERS_MB = 128; // PGlite's default
+const MAX_BUFFERS_MB = 512;
+
+/**
+ * PGlite's buffer cache, sized to the database found on disk (64 MB steps, 128 to 512 MB). Pages that miss it
+ * are read through the WASM file system: at 100k chunks (a 520 MB database) the default 128 MB made hybrid
+ * search 38 ms at p50 against 25 ms with 512 MB. It is set at start-up and costs its size in resident memory
+ * (PGlite commits it), so small indexes keep the default.
+ */
+export function sharedBuffersMb(baseDir: string): number {
+  const mb = directoryBytes(baseDir) / 2 ** 20;
+  return Math.min(MAX_BUFFERS_MB, Math.max(MIN_BUFFERS_MB, Math.ceil(mb / 64) * 64));
+}
+
+function directoryBytes(dir: string): number {
+  let total = 0;
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return 0; // a database not created yet
+  }
+  for (const e of entries) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) total += directoryBytes(p);
+    else if (e.isFile()) total += statSync(p, { throwIfNoEntry: false })?.size ?? 0;
+  }
+  return total;
+}
+
 export class PgliteDb implements Db {
   readonly kind = 'pglite' as const;
   private readonly q: PgliteQueryable;
@@ -57,7 +87,12 @@ export class PgliteDb implements Db {
       dataDir = join(location, 'pgdata');
     }
     try {
-      const pg = await PGlite.create({ dataDir, extensions: { vector } });
+      const buffers = dataDir ? sharedBuffersMb(join(dataDir, 'base')) : MIN_BUFFERS_MB;
+      const pg = await PGlite.create({
+        dataDir,
+        extensions: { vector },
+        ...(buffers > MIN_BUFFERS_MB ? { startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${buffers}MB`] } : {}),
+      });
       await pg.exec(`CREATE EXTENSION IF NOT EXISTS vector; ${SESSION_SETTINGS}`);
       return new PgliteDb(pg, location, lock);
     } catch (e) {
