@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sharedBuffersMb } from './pglite';
+import { PgliteDb, sharedBuffersMb } from './pglite';
 
 test('PGlite’s buffer cache follows the database size in 64 MB steps, between 128 and 512 MB', () => {
   const dir = mkdtempSync(join(tmpdir(), 'semcode-buffers-'));
@@ -22,6 +22,20 @@ test('PGlite’s buffer cache follows the database size in 64 MB steps, between 
     file('c', 900);
     assert.equal(sharedBuffersMb(join(dir, 'base')), 512);
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('an embedded database keeps at most 256 MB of WAL and PGlite’s other defaults', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'semcode-pglite-wal-'));
+  const db = await PgliteDb.open(dir);
+  try {
+    const show = async (name: string) => (await db.query<Record<string, string>>(`SHOW ${name}`)).rows[0]![name];
+    assert.equal(await show('max_wal_size'), '256MB');
+    assert.equal(await show('shared_buffers'), '128MB', 'a new database is small');
+    assert.equal(await show('search_path'), 'public');
+  } finally {
+    await db.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });
