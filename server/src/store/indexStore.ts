@@ -317,9 +317,13 @@ export class IndexStore {
       );
     });
     // Fresh planner statistics after a bulk change, so searches pick the right indexes, and the full-text
-    // index's pending entries merged, so searches don't read them one by one.
+    // indexes' pending entries merged, so searches don't read them one by one. Both need the table's owner:
+    // ANALYZE only warns otherwise, and the merge is skipped (a team's writer role need not own the schema).
     await this.db.query('ANALYZE chunks');
-    await this.db.query(`SELECT gin_clean_pending_list('chunks_tsv'::regclass)`);
+    await this.db.query(
+      `SELECT gin_clean_pending_list(i.oid) FROM pg_class i
+        WHERE i.oid IN ('chunks_tsv'::regclass, 'chunks_symbol_words'::regclass) AND pg_has_role(i.relowner, 'USAGE')`,
+    );
   }
 
   async markIndexed(codebaseId: number): Promise<void> {
