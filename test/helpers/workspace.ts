@@ -28,12 +28,23 @@ export function writeFile(root: string, rel: string, text: string): void {
 
 const models = new Map<string, Promise<string>>();
 
-/** A tiny BERT-shaped ONNX model (random weights) written once per process per shape. */
+/**
+ * A tiny BERT-shaped ONNX model (random weights) written once per process per shape, and removed when the
+ * process exits (suites share it, so no suite can remove it in its own `after`).
+ */
 export function testModel(dim = 32, seed = 1): Promise<string> {
   const key = `${dim}-${seed}`;
   if (!models.has(key)) {
-    const { dir } = tempDir(`model-${key}`);
+    const { dir, cleanup } = tempDir(`model-${key}`);
+    if (!models.size) process.once('exit', removeModels);
+    modelDirs.push(cleanup);
     models.set(key, writeBertModel(dir, { dim, layers: 0, seed }).then(() => dir));
   }
   return models.get(key)!;
+}
+
+const modelDirs: (() => void)[] = [];
+
+function removeModels(): void {
+  for (const cleanup of modelDirs) cleanup();
 }
