@@ -36,6 +36,7 @@ import { storedChunk } from '../server/src/index/indexer';
 import type { Chunk } from '../server/src/index/types';
 import { type IndexedParams, type ServerStatus, indexedNotification, searchRequest, statusNotification } from '../server/src/protocol/lspExt';
 import { type FileWrite, vectorLiteral } from '../server/src/store/indexStore';
+import { sharedBuffersMb } from '../server/src/store/pglite';
 import { mulberry32 } from '../server/src/train/random';
 import { createTestDatabase } from '../test/helpers/pg';
 import { type BenchModel, type Corpus, type Dist, benchModel, buildCorpus, corpusSources, dbSettings, dist, prefixCorpus, readQueries } from './search';
@@ -462,6 +463,8 @@ async function runOne(size: number, backend: BackendName, corpus: Corpus, model:
     }
     const preloadMs = performance.now() - t0;
     log(`  preloaded in ${secs(preloadMs)} s; starting the server`);
+    // The settings above are the preloading connection's; the server sizes PGlite's buffer cache when it opens.
+    if (backend === 'pglite') settings = settings.replace(/shared_buffers=\S+/, `shared_buffers=${sharedBuffersMb(join(work, 'db', 'pgdata', 'base'))}MB (server)`);
 
     const started = performance.now();
     server = await startServer(root, init);
