@@ -40,6 +40,7 @@ import { DEFAULT_FUSION, type FusionCandidate, fuseScores } from '../server/src/
 import { type Row, Searcher } from '../server/src/search/search';
 import { vectorLiteral } from '../server/src/store/indexStore';
 import { Bm25, mrrAt, pairedBootstrap, recallAt } from '../server/src/train/metrics';
+import { eachArg } from './args';
 import { byLanguage, readJsonl, shuffled } from './corpus/pairRows';
 
 const REPO = path.resolve(__dirname, '..');
@@ -102,18 +103,7 @@ function parseArgs(argv: string[]): Args {
     keep: false,
     json: null,
   };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined || v.startsWith('--')) usage(`${arg} needs a value`);
-      return v;
-    };
-    const int = (): number => {
-      const v = Number(value());
-      if (!Number.isInteger(v) || v < 0) usage(`${arg} needs a non-negative integer`);
-      return v;
-    };
+  eachArg(argv, usage, (arg, { value, int }) => {
     if (arg === '--cache') a.cache = value();
     else if (arg === '--pairs') a.pairs = value();
     else if (arg === '--split') {
@@ -132,7 +122,7 @@ function parseArgs(argv: string[]): Args {
     else if (arg === '--keep') a.keep = true;
     else if (arg === '--json') a.json = value();
     else usage(`unknown argument ${arg}`);
-  }
+  });
   if (a.tune && a.queries && a.queries !== 'tune') usage('--tune tunes on the tune half only (--queries tune): the report half must stay unseen');
   a.queries ??= a.tune ? 'tune' : 'report';
   return a;

@@ -26,6 +26,7 @@ import { queryTerms } from '../server/src/search/terms';
 import type { StaticModel } from '../server/src/train/staticModel';
 import { CodeTokenizer } from '../server/src/train/tokenizer';
 import { train, formatProgress, TRAIN_DEFAULTS, type TrainPair } from '../server/src/train/trainer';
+import { eachArg } from './args';
 import { byLanguage, readJsonl, shuffled } from './corpus/pairRows';
 
 interface Args {
@@ -79,18 +80,7 @@ function parseArgs(argv: string[]): Args {
     lr: undefined,
     batch: undefined,
   };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined || v.startsWith('--')) usage(`${arg} needs a value`);
-      return v;
-    };
-    const int = (): number => {
-      const v = Number(value());
-      if (!Number.isInteger(v) || v < 0) usage(`${arg} needs a non-negative integer`);
-      return v;
-    };
+  eachArg(argv, usage, (arg, { value, int }) => {
     if (arg === '--cache') a.cache = value();
     else if (arg === '--pairs') a.pairs = value();
     else if (arg === '--out') a.out = value();
@@ -108,7 +98,7 @@ function parseArgs(argv: string[]): Args {
     else if (arg === '--lr') a.lr = Number(value());
     else if (arg === '--batch') a.batch = int();
     else usage(`unknown argument ${arg}`);
-  }
+  });
   if (a.dim < 1 || a.vocab < 100 || a.epochs < 1) usage('--dim, --vocab and --epochs must be positive');
   return a;
 }

@@ -8,18 +8,12 @@ import { openDb } from '../server/src/store/open';
 import { type SearchHit, Searcher, candidateTerms } from '../server/src/search/search';
 import { searchText } from '../server/src/search/terms';
 import { BACKENDS } from './helpers/backends';
+import { unitVector } from './helpers/vectors';
 
 const DIM = 8;
 const W = 0.2;
 
-/** Unit vector along `axis`, tilted by `tilt` towards the next axis: its cosine to unit(axis) is 1/√(1+tilt²). */
-function unit(axis: number, tilt = 0): number[] {
-  const v = new Array(DIM).fill(0);
-  v[axis % DIM] = 1;
-  v[(axis + 1) % DIM] = tilt;
-  const n = Math.hypot(...v);
-  return v.map((x) => x / n);
-}
+const unit = (axis: number, tilt = 0): number[] => unitVector(DIM, axis, tilt);
 
 interface Spec {
   path: string;

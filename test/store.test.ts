@@ -10,18 +10,12 @@ import { openDb } from '../server/src/store/open';
 import { Searcher } from '../server/src/search/search';
 import { searchTerms, searchText, stem, wordsOf } from '../server/src/search/terms';
 import { BACKENDS } from './helpers/backends';
+import { unitVector } from './helpers/vectors';
 import { openWithMigrations } from './helpers/oldSchema';
 
 const DIM = 8;
 
-/** A unit vector pointing mostly along axis `axis`, tilted by `tilt` towards the next axis. */
-function unit(axis: number, tilt = 0): number[] {
-  const v = new Array(DIM).fill(0);
-  v[axis % DIM] = 1;
-  v[(axis + 1) % DIM] = tilt;
-  const n = Math.hypot(...v);
-  return v.map((x) => x / n);
-}
+const unit = (axis: number, tilt = 0): number[] => unitVector(DIM, axis, tilt);
 
 function file(path: string, chunks: { content: string; vec: number[]; language?: string; symbol?: string }[]): FileWrite {
   return {

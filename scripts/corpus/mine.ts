@@ -23,6 +23,7 @@ import * as path from 'node:path';
 import { createChunker } from '../../server/src/index/chunker';
 import { Walker } from '../../server/src/index/walker';
 import { isVendoredHoldout } from '../../server/src/train/holdout';
+import { eachArg } from '../args';
 import { dedupePairs, minePairs, newMineStats, splitBySource, type Pair } from '../../server/src/train/pairs';
 
 interface SourceEntry {
@@ -59,23 +60,15 @@ function parseArgs(argv: string[]): Args {
     heldOut: 0.12,
     seed: 1,
   };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined || v.startsWith('--')) usage(`${arg} needs a value`);
-      return v;
-    };
+  eachArg(argv, usage, (arg, { value, values }) => {
     if (arg === '--cache') a.cache = value();
     else if (arg === '--out') a.out = value();
     else if (arg === '--held-out') a.heldOut = Number(value());
     else if (arg === '--seed') a.seed = Number(value());
     else if (arg === '--subdir-sources') a.subdirSources = true;
-    else if (arg === '--roots') {
-      while (argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('--')) a.roots.push(argv[++i]!);
-      if (a.roots.length === 0) usage('--roots needs at least one directory');
-    } else usage(`unknown argument ${arg}`);
-  }
+    else if (arg === '--roots') a.roots.push(...values('directory'));
+    else usage(`unknown argument ${arg}`);
+  });
   if (!(a.heldOut >= 0 && a.heldOut < 1)) usage('--held-out must be in [0, 1)');
   if (!Number.isInteger(a.seed)) usage('--seed must be an integer');
   return a;

@@ -36,15 +36,21 @@ const MAX_POSITIONS = 255; // positions kept per lexeme: term frequency saturate
  */
 export function searchText(text: string): { text: string; words: number; bm25: string } {
   const words = wordsOf(text);
+  const positions = positionsOf(words, stem);
+  return { text: tsvectorLiteral(positions), words: words.length, bm25: chunkBm25Vector(frequencies(positions), words.length) };
+}
+
+/** Each term's positions (1-based, as a tsvector keeps them: capped, distinct, at most MAX_POSITIONS). */
+function positionsOf(words: string[], term: (word: string) => string): Map<string, number[]> {
   const positions = new Map<string, number[]>();
   words.forEach((w, i) => {
-    const s = stem(w);
-    const p = positions.get(s);
+    const t = term(w);
+    const p = positions.get(t);
     const pos = Math.min(i + 1, MAX_POSITION);
-    if (!p) positions.set(s, [pos]);
+    if (!p) positions.set(t, [pos]);
     else if (p.length < MAX_POSITIONS && p[p.length - 1] !== pos) p.push(pos);
   });
-  return { text: tsvectorLiteral(positions), words: words.length, bm25: chunkBm25Vector(frequencies(positions), words.length) };
+  return positions;
 }
 
 function tsvectorLiteral(positions: Map<string, number[]>): string {
@@ -78,10 +84,7 @@ export function stemStoredTerms(lexemes: [string, number[]][], words: number): {
  * must not stand for "parse"); null without a symbol.
  */
 export function symbolWords(symbol: string | null): string | null {
-  if (symbol === null) return null;
-  const positions = new Map<string, number[]>();
-  wordsOf(symbol).forEach((w, i) => positions.set(w, [...(positions.get(w) ?? []), Math.min(i + 1, MAX_POSITION)]));
-  return tsvectorLiteral(positions);
+  return symbol === null ? null : tsvectorLiteral(positionsOf(wordsOf(symbol), (w) => w));
 }
 
 /** Distinct query words, in order of first appearance (not stemmed: the Okapi baseline's terms). */
