@@ -30,6 +30,8 @@ export interface CodebaseStatus {
   indexedAt: string | null;
   /** the fine-tuned version the index uses (semcode train), null for a stock model */
   modelVersion: string | null;
+  /** an index run started and did not finish: files may be missing until `semcode index` completes one */
+  incomplete: boolean;
 }
 
 /**
@@ -240,6 +242,7 @@ export class Engine {
         hnsw: cb.hnswDim !== null,
         indexedAt: cb.indexedAt ? new Date(cb.indexedAt).toISOString() : null,
         modelVersion: cb.modelVersion,
+        incomplete: cb.incomplete,
       });
     }
     return out;

@@ -15,6 +15,10 @@ export type ErrorCode =
   | 'db_error'
   | 'db_locked'
   | 'not_indexed'
+  /** a query with no word to search for (empty, or only punctuation): a usage error, never arbitrary hits */
+  | 'empty_query'
+  /** another process is indexing the same codebase: writes are serialized per codebase */
+  | 'index_busy'
   | 'io_error'
   /** `semcode train`: fewer real (doc → code) pairs than fine-tuning needs; never padded with synthetic ones */
   | 'insufficient_training_data'

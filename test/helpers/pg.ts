@@ -60,10 +60,10 @@ async function dropDatabase(name: string): Promise<void> {
 }
 
 /**
- * Creates `<prefix>_<pid>_<random>` with the vector extension installed and returns its URL. `drop()` ends the
+ * Creates `<prefix>_<pid>_<random>` with the vector extension installed (unless `extension: false`) and returns its URL. `drop()` ends the
  * connections still open to it and drops it; calling it again is harmless.
  */
-export async function createTestDatabase(prefix = 'semcode_test'): Promise<{ url: string; drop(): Promise<void> }> {
+export async function createTestDatabase(prefix = 'semcode_test', opts: { extension?: boolean } = {}): Promise<{ url: string; drop(): Promise<void> }> {
   if (!/^[a-z_][a-z0-9_]*$/.test(prefix)) throw new Error(`invalid test database prefix ${JSON.stringify(prefix)}: use [a-z0-9_]`);
   const name = `${prefix}_${process.pid}_${randomBytes(4).toString('hex')}`;
   if (name.length > 63) throw new Error(`test database name ${name} is longer than PostgreSQL's 63 bytes: shorten the prefix`);
@@ -87,6 +87,7 @@ export async function createTestDatabase(prefix = 'semcode_test'): Promise<{ url
     dropped = true;
   };
 
+  if (opts.extension === false) return { url, drop };
   try {
     const db = await connect(url, name);
     try {

@@ -1,8 +1,10 @@
 import { realpath } from 'node:fs/promises';
-import { SemcodeError } from '../errors';
+import { hostname } from 'node:os';
+import { SemcodeError, isSemcodeError } from '../errors';
 import { modelInput, sha256 } from '../embed/input';
 import { LocalQueue } from '../jobs/queue';
 import { searchText } from '../search/terms';
+import type { Lease } from '../store/db';
 import { type Codebase, type FileWrite, IndexStore, type StoredChunk, vectorLiteral } from '../store/indexStore';
 import type { Chunker } from './chunker';
 import type { Chunk } from './types';
@@ -36,6 +38,12 @@ export interface IndexOptions {
   gate?: () => Promise<void>;
   /** texts per call to the embedder, so a query embedding never queues behind a whole job (default 64) */
   embedBatch?: number;
+  /**
+   * Another run holding a codebase's writer lease: wait for it (true; `onBusy` hears who it is, the signal
+   * still cancels) or fail at once with `index_busy` (false, the default).
+   */
+  waitForLease?: boolean;
+  onBusy?: (holder: string) => void;
   /** each file whose chunks are being rewritten (`deleted: false`) or that left the index (root is the real path) */
   onFile?: (f: { root: string; path: string; deleted: boolean }) => void;
 }
@@ -100,6 +108,8 @@ interface EmbedJob {
   /** keep BM25 statistics up to date per job (watcher runs) instead of recomputing them at the end */
   deltaStats: boolean;
 }
+
+const LEASE_POLL_MS = 1000;
 
 /** A chunk as stored: its vector literal and its full-text words (symbol and path count as text too). */
 export function storedChunk(c: Chunk, embedding: string): StoredChunk {
@@ -190,135 +200,146 @@ export class Indexer {
     };
     this.timed = timed;
 
-    const queue = new LocalQueue<EmbedJob>(async (job) => {
-      await checkpoint();
-      const n = await this.embedAndStore(job, totals);
-      progress.chunksDone += n;
-      progress.filesDone += job.files.length;
-      report();
-    }, 2, 2);
-
-    for (const [rootIndex, root] of opts.roots.entries()) {
-      let codebase: Codebase | null = null;
-      const seen = new Set<string>();
-      let known = new Map<string, string>();
-      let batch: PendingFile[] = [];
-      let batchChunks = 0;
-      const flush = async () => {
-        if (!batch.length) return;
-        await queue.push({ codebase: codebase!, files: batch, deltaStats: !!only });
-        batch = [];
-        batchChunks = 0;
-      };
-      const startCodebase = async (cb: Codebase, realRoot: string) => {
-        codebase = cb;
-        known = only ? await this.store.fileHashesUnder(cb.id, only) : await this.store.fileHashes(cb.id);
-        progress.filesKnown += only ? 0 : known.size;
-        roots.push(realRoot);
-        progress.phase = 'indexing';
-      };
-      let mark = performance.now();
-      for await (const file of only ? walker.walkPaths(root, only) : walker.walk(root)) {
-        timings.walkAndHash += (performance.now() - mark) / 1000;
-        if (!codebase) await startCodebase(await this.openCodebase(file.root, !!opts.rebuild), file.root);
+    const leases: Lease[] = [];
+    try {
+      const queue = new LocalQueue<EmbedJob>(async (job) => {
         await checkpoint();
-        totals.files++;
-        progress.filesSeen++;
-        seen.add(file.relPath);
-        const contentHash = sha256(file.bytes);
-        if (known.get(file.relPath) === contentHash) {
-          totals.unchanged++;
-          mark = performance.now();
-          continue;
-        }
-        const chunkStart = performance.now();
-        totals.changed++;
-        progress.filesChanged++;
-        changedRoots.add(file.root);
-        opts.onFile?.({ root: file.root, path: file.relPath, deleted: false });
-        const text = file.text.includes('\0') ? file.text.replace(/\0/g, '\uFFFD') : file.text; // PostgreSQL text holds no NUL
-        const chunks = this.chunker.chunk(file.relPath, text);
-        const inputs = chunks.map((c) => modelInput(c));
-        batch.push({
-          path: file.relPath,
-          contentHash,
-          size: file.size,
-          language: chunks[0]?.language ?? null,
-          chunks,
-          inputs,
-          inputHashes: inputs.map((t: string) => sha256(t)),
-        });
-        batchChunks += chunks.length;
-        progress.chunksQueued += chunks.length;
-        timings.chunk += (performance.now() - chunkStart) / 1000;
-        if (batchChunks >= jobChunks) await flush();
-        if (progress.filesSeen % 200 === 0) report();
-        mark = performance.now();
-      }
-      // A root without any indexable file still gets a codebase (so searching it says "no results").
-      if (!codebase) {
-        const real = await realpath(root);
-        await startCodebase(await this.openCodebase(real, !!opts.rebuild), real);
-      }
-      const cb: Codebase = codebase!;
-      await flush();
-      if (rootIndex === opts.roots.length - 1) progress.walked = true;
-      await queue.drain();
-      await checkpoint();
-      progress.phase = 'finishing';
-      report();
-      const gone = [...known.keys()].filter((p) => !seen.has(p));
-      // Watcher runs keep the BM25 statistics current file by file; full runs recount them at the end.
-      await this.store.deleteFiles(cb.id, gone, { termStats: !!only });
-      for (const path of gone) opts.onFile?.({ root: cb.root, path, deleted: true });
-      totals.deleted += gone.length;
-      // A watcher run has kept the BM25 statistics current job by job and trusts the codebase's chunk count:
-      // counting (100 ms at 100k chunks) or recounting (seconds) would hold PGlite, and every request, that
-      // long. A walk counts, and recounts when something changed or a run that stopped early left the
-      // statistics behind.
-      let stored: number;
-      if (only) {
-        if (!cb.indexedAt) await timed('termStats', () => this.store.refreshTermStats(cb.id));
-        stored = (await this.store.codebase(cb.root))!.nChunks;
-      } else {
-        stored = (await this.store.counts(cb.id)).chunks;
-        const stale = changedRoots.has(cb.root) || gone.length > 0 || !cb.indexedAt || stored !== cb.nChunks;
-        if (stale) await timed('termStats', () => this.store.refreshTermStats(cb.id));
-      }
-      chunkTotal += stored;
-      if (cb.hnswDim !== this.model.dimension) {
-        if (stored > 0) {
-          progress.phase = 'hnsw';
-          await opts.onProgress?.({ ...progress });
-          if (await timed('hnsw', () => this.store.ensureHnsw(cb, this.model.dimension))) hnswBuilt = true;
-          progress.phase = 'finishing';
-        }
-      }
-    }
-    await queue.drain();
+        const n = await this.embedAndStore(job, totals);
+        progress.chunksDone += n;
+        progress.filesDone += job.files.length;
+        report();
+      }, 2, 2);
 
-    return {
-      roots,
-      files: totals.files,
-      changedFiles: totals.changed,
-      unchangedFiles: totals.unchanged,
-      deletedFiles: totals.deleted,
-      chunks: chunkTotal,
-      embedded: totals.embedded,
-      reused: totals.reused,
-      skipped: { ...walker.stats.skipped },
-      ignored: walker.stats.ignored,
-      hnswBuilt,
-      seconds: (performance.now() - started) / 1000,
-      timings,
-      modelId: this.model.modelId,
-      dimension: this.model.dimension,
-    };
+      for (const [rootIndex, root] of opts.roots.entries()) {
+        let codebase: Codebase | null = null;
+        const seen = new Set<string>();
+        let known = new Map<string, string>();
+        let batch: PendingFile[] = [];
+        let batchChunks = 0;
+        const flush = async () => {
+          if (!batch.length) return;
+          await queue.push({ codebase: codebase!, files: batch, deltaStats: !!only });
+          batch = [];
+          batchChunks = 0;
+        };
+        const startCodebase = async (cb: Codebase, realRoot: string) => {
+          codebase = cb;
+          known = only ? await this.store.fileHashesUnder(cb.id, only) : await this.store.fileHashes(cb.id);
+          progress.filesKnown += only ? 0 : known.size;
+          roots.push(realRoot);
+          progress.phase = 'indexing';
+        };
+        let mark = performance.now();
+        for await (const file of only ? walker.walkPaths(root, only) : walker.walk(root)) {
+          timings.walkAndHash += (performance.now() - mark) / 1000;
+          if (!codebase) await startCodebase(await this.openCodebase(file.root, opts, leases), file.root);
+          await checkpoint();
+          totals.files++;
+          progress.filesSeen++;
+          seen.add(file.relPath);
+          const contentHash = sha256(file.bytes);
+          if (known.get(file.relPath) === contentHash) {
+            totals.unchanged++;
+            mark = performance.now();
+            continue;
+          }
+          const chunkStart = performance.now();
+          totals.changed++;
+          progress.filesChanged++;
+          changedRoots.add(file.root);
+          opts.onFile?.({ root: file.root, path: file.relPath, deleted: false });
+          const text = file.text.includes('\0') ? file.text.replace(/\0/g, '\uFFFD') : file.text; // PostgreSQL text holds no NUL
+          const chunks = this.chunker.chunk(file.relPath, text);
+          const inputs = chunks.map((c) => modelInput(c));
+          batch.push({
+            path: file.relPath,
+            contentHash,
+            size: file.size,
+            language: chunks[0]?.language ?? null,
+            chunks,
+            inputs,
+            inputHashes: inputs.map((t: string) => sha256(t)),
+          });
+          batchChunks += chunks.length;
+          progress.chunksQueued += chunks.length;
+          timings.chunk += (performance.now() - chunkStart) / 1000;
+          if (batchChunks >= jobChunks) await flush();
+          if (progress.filesSeen % 200 === 0) report();
+          mark = performance.now();
+        }
+        // A root without any indexable file still gets a codebase (so searching it says "no results").
+        if (!codebase) {
+          const real = await realpath(root);
+          await startCodebase(await this.openCodebase(real, opts, leases), real);
+        }
+        const cb: Codebase = codebase!;
+        await flush();
+        if (rootIndex === opts.roots.length - 1) progress.walked = true;
+        await queue.drain();
+        await checkpoint();
+        progress.phase = 'finishing';
+        report();
+        const gone = [...known.keys()].filter((p) => !seen.has(p));
+        // Watcher runs keep the BM25 statistics current file by file; full runs recount them at the end.
+        await this.store.deleteFiles(cb.id, gone, { termStats: !!only });
+        for (const path of gone) opts.onFile?.({ root: cb.root, path, deleted: true });
+        totals.deleted += gone.length;
+        // A watcher run has kept the BM25 statistics current job by job and trusts the codebase's chunk count:
+        // counting (100 ms at 100k chunks) or recounting (seconds) would hold PGlite, and every request, that
+        // long. A walk counts, and recounts when something changed or a run that stopped early left the
+        // statistics behind.
+        let stored: number;
+        if (only) {
+          if (!cb.indexedAt) await timed('termStats', () => this.store.refreshTermStats(cb.id));
+          stored = (await this.store.codebase(cb.root))!.nChunks;
+        } else {
+          stored = (await this.store.counts(cb.id)).chunks;
+          const stale = changedRoots.has(cb.root) || gone.length > 0 || !cb.indexedAt || stored !== cb.nChunks;
+          if (stale) await timed('termStats', () => this.store.refreshTermStats(cb.id));
+        }
+        chunkTotal += stored;
+        if (cb.hnswDim !== this.model.dimension) {
+          if (stored > 0) {
+            progress.phase = 'hnsw';
+            await opts.onProgress?.({ ...progress });
+            if (await timed('hnsw', () => this.store.ensureHnsw(cb, this.model.dimension))) hnswBuilt = true;
+            progress.phase = 'finishing';
+          }
+        }
+        if (!only) await this.store.finishRun(cb.id);
+      }
+      await queue.drain();
+
+      return {
+        roots,
+        files: totals.files,
+        changedFiles: totals.changed,
+        unchangedFiles: totals.unchanged,
+        deletedFiles: totals.deleted,
+        chunks: chunkTotal,
+        embedded: totals.embedded,
+        reused: totals.reused,
+        skipped: { ...walker.stats.skipped },
+        ignored: walker.stats.ignored,
+        hnswBuilt,
+        seconds: (performance.now() - started) / 1000,
+        timings,
+        modelId: this.model.modelId,
+        dimension: this.model.dimension,
+      };
+    } finally {
+      for (const l of leases) await l.release();
+    }
   }
 
-  private async openCodebase(root: string, rebuild: boolean): Promise<Codebase> {
-    let cb = await this.store.ensureCodebase(root);
-    if (rebuild && cb.modelHash) {
+  /**
+   * The codebase of a root, leased to this run for writing and checked against the model. A full walk marks
+   * it unfinished until its end, so a killed run leaves an index that says it is incomplete.
+   */
+  private async openCodebase(root: string, opts: IndexOptions, leases: Lease[]): Promise<Codebase> {
+    leases.push(await this.lease(await this.store.ensureCodebase(root), opts));
+    let cb = (await this.store.codebase(root))!; // as the previous holder left it
+    if (opts.rebuild && cb.modelHash) {
       await this.store.resetCodebase(cb.id);
       cb = (await this.store.codebase(root))!;
     }
@@ -327,7 +348,22 @@ export class Indexer {
       await this.store.setModel(cb.id, this.model.modelId, this.model.modelHash, this.model.dimension);
       cb = (await this.store.codebase(root))!;
     }
+    if (!opts.paths) await this.store.startRun(cb.id);
     return cb;
+  }
+
+  private async lease(cb: Codebase, opts: IndexOptions): Promise<Lease> {
+    const label = `semcode index, pid ${process.pid} on ${hostname()}`;
+    for (let told = false; ; told = true) {
+      try {
+        return await this.store.leaseForIndexing(cb, label);
+      } catch (e) {
+        if (!opts.waitForLease || !isSemcodeError(e, 'index_busy')) throw e;
+        if (!told) opts.onBusy?.(e.message);
+        if (opts.signal?.aborted) throw new SemcodeError('usage', 'indexing cancelled');
+        await new Promise((r) => setTimeout(r, LEASE_POLL_MS));
+      }
+    }
   }
 
   /** Embeds what the cache lacks, then stores the files in one transaction. Returns chunks stored. */

@@ -14,6 +14,14 @@ export interface Queryable {
 
 export type DbKind = 'pglite' | 'postgres';
 
+/** An exclusive lease on a key (a codebase being indexed), held until released or the process ends. */
+export interface Lease {
+  release(): Promise<void>;
+}
+
+/** What `Db.tryLease` gives back: the lease, or who holds it now. */
+export type LeaseResult = { lease: Lease } | { holder: string };
+
 export interface Db extends Queryable {
   readonly kind: DbKind;
   /** where the data lives, safe to print (a directory, or a URL without its password) */
@@ -22,8 +30,19 @@ export interface Db extends Queryable {
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /** several statements without parameters (migrations) */
   exec(sql: string): Promise<void>;
+  /**
+   * Takes the lease on `key` unless another holder has it: a session advisory lock on PostgreSQL, held on
+   * a connection of its own for as long as the lease (so it spans many transactions and every process
+   * that uses the server), and an in-process set on PGlite (whose directory lock keeps other processes
+   * out). `label` names this holder to whoever finds the lease taken.
+   */
+  tryLease(key: LeaseKey, label: string): Promise<LeaseResult>;
   close(): Promise<void>;
 }
+
+/** Advisory-lock keys are (namespace, id) pairs; the namespace keeps Semcode's locks apart from others'. */
+export type LeaseKey = [namespace: number, id: number];
+export const CODEBASE_WRITER_LOCK = 7262532;
 
 /**
  * Per-connection settings. Iterative HNSW scans (pgvector >= 0.8) make filtered vector searches return k

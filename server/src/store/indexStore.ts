@@ -1,7 +1,8 @@
 import type { Chunk } from '../index/types';
 import { symbolWords } from '../search/terms';
-import type { Db, Queryable } from './db';
-import { NO_TERMS, applyTermDelta, termCounts } from './termStats';
+import { SemcodeError } from '../errors';
+import { CODEBASE_WRITER_LOCK, type Db, type Lease, type Queryable } from './db';
+import { NO_TERMS, applyTermDelta, recountTermStats, termCounts } from './termStats';
 
 export interface Codebase {
   id: number;
@@ -17,6 +18,8 @@ export interface Codebase {
   modelVersion: string | null;
   /** that version's folder in the user's state directory */
   modelVersionDir: string | null;
+  /** a full index run started and did not finish (killed, failed or still running): some files may be missing */
+  incomplete: boolean;
 }
 
 export type TrainingOutcome = 'saved' | 'kept' | 'insufficient_data' | 'failed';
@@ -100,7 +103,8 @@ export interface FileWrite {
 
 const CODEBASE_COLUMNS = `id, root, model_id AS "modelId", model_hash AS "modelHash", dimension, hnsw_dim AS "hnswDim",
   n_chunks AS "nChunks", avg_tokens AS "avgTokens", indexed_at AS "indexedAt", model_version AS "modelVersion",
-  model_version_dir AS "modelVersionDir"`;
+  model_version_dir AS "modelVersionDir",
+  (run_started_at IS NOT NULL OR (model_hash IS NOT NULL AND indexed_at IS NULL)) AS incomplete`;
 
 /** pgvector's text form. Nine significant digits give back the exact float32 and parse faster than 17. */
 export function vectorLiteral(v: ArrayLike<number>): string {
@@ -248,8 +252,8 @@ export class IndexStore {
     if (!files.length) return;
     await this.db.transaction(async (tx) => {
       const paths = files.map((f) => f.path);
-      const before = opts.termStats ? await termCounts(tx, codebaseId, paths) : NO_TERMS;
-      await tx.query('DELETE FROM chunks WHERE codebase_id = $1 AND path = ANY($2::text[])', [codebaseId, paths]);
+      // The files' rows first: the upsert locks them, so a second writer of the same files waits here until
+      // this one commits, and its DELETE then sees (and removes) these chunks instead of adding a second copy.
       await tx.query(
         `INSERT INTO files (codebase_id, path, content_hash, size, language)
          SELECT $1, t.p, t.h, t.s, t.l FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[]) AS t(p, h, s, l)
@@ -257,6 +261,8 @@ export class IndexStore {
            SET content_hash = EXCLUDED.content_hash, size = EXCLUDED.size, language = EXCLUDED.language`,
         [codebaseId, paths, files.map((f) => f.contentHash), files.map((f) => f.size), files.map((f) => f.language)],
       );
+      const before = opts.termStats ? await termCounts(tx, codebaseId, paths) : NO_TERMS;
+      await tx.query('DELETE FROM chunks WHERE codebase_id = $1 AND path = ANY($2::text[])', [codebaseId, paths]);
       await insertChunks(tx, codebaseId, files);
       if (opts.termStats) await applyTermDelta(tx, codebaseId, before, await termCounts(tx, codebaseId, paths));
     });
@@ -266,6 +272,8 @@ export class IndexStore {
   async deleteFiles(codebaseId: number, paths: string[], opts: { termStats?: boolean } = {}): Promise<void> {
     if (!paths.length) return;
     await this.db.transaction(async (tx) => {
+      // Locked before counting: a concurrent delete of the same files must not take their terms out twice.
+      await tx.query('SELECT 1 FROM files WHERE codebase_id = $1 AND path = ANY($2::text[]) FOR UPDATE', [codebaseId, paths]);
       const before = opts.termStats ? await termCounts(tx, codebaseId, paths) : NO_TERMS;
       await tx.query('DELETE FROM files WHERE codebase_id = $1 AND path = ANY($2::text[])', [codebaseId, paths]);
       if (opts.termStats) await applyTermDelta(tx, codebaseId, before, NO_TERMS);
@@ -281,7 +289,12 @@ export class IndexStore {
     const name = hnswIndexName(codebase.id);
     const id = Math.trunc(codebase.id);
     const dim = Math.trunc(dimension);
+    let built = false;
     await this.db.transaction(async (tx) => {
+      // Another writer may have built it meanwhile: its row lock orders the two, and the second builds nothing.
+      const now = await tx.query<{ d: number | null }>('SELECT hnsw_dim AS d FROM codebases WHERE id = $1 FOR UPDATE', [id]);
+      if (now.rows[0]?.d === dim) return;
+      built = true;
       const rows = (await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM chunks WHERE codebase_id = $1', [id])).rows[0]!.n;
       // A graph that outgrows maintenance_work_mem spills to disk: 2.5x slower at 100k chunks with the 64 MB
       // default. Size it to the graph (about dim*4 + 1 KiB per row), capped: PGlite shares this process.
@@ -297,25 +310,12 @@ export class IndexStore {
       await tx.query('UPDATE codebases SET hnsw_dim = $2 WHERE id = $1', [id, dim]);
     });
     codebase.hnswDim = dim;
-    return true;
+    return built;
   }
 
   /** Document frequencies and average length for BM25. */
   async refreshTermStats(codebaseId: number): Promise<void> {
-    const id = Math.trunc(codebaseId);
-    await this.db.transaction(async (tx) => {
-      await tx.query('DELETE FROM term_stats WHERE codebase_id = $1', [id]);
-      await tx.query(
-        `INSERT INTO term_stats (codebase_id, lexeme, df)
-         SELECT ${id}, word, ndoc FROM ts_stat('SELECT tsv FROM chunks WHERE codebase_id = ${id}')`,
-      );
-      await tx.query(
-        `UPDATE codebases SET n_chunks = s.n, avg_tokens = s.avg, indexed_at = now()
-           FROM (SELECT count(*)::int AS n, coalesce(avg(n_tokens), 0)::float8 AS avg FROM chunks WHERE codebase_id = $1) s
-          WHERE id = $1`,
-        [id],
-      );
-    });
+    await this.db.transaction((tx) => recountTermStats(tx, codebaseId));
     // Fresh planner statistics after a bulk change, so searches pick the right indexes, and the full-text
     // indexes' pending entries merged, so searches don't read them one by one. Both need the table's owner:
     // ANALYZE only warns otherwise, and the merge is skipped (a team's writer role need not own the schema).
@@ -324,6 +324,25 @@ export class IndexStore {
       `SELECT gin_clean_pending_list(i.oid) FROM pg_class i
         WHERE i.oid IN ('chunks_tsv'::regclass, 'chunks_symbol_words'::regclass) AND pg_has_role(i.relowner, 'USAGE')`,
     );
+  }
+
+  /**
+   * Takes the codebase's writer lease for an index run, or throws `index_busy` naming who has it: two runs
+   * at once stored files twice and failed on BM25 statistics. `label` says who this run is.
+   */
+  async leaseForIndexing(codebase: Codebase, label: string): Promise<Lease> {
+    const r = await this.db.tryLease([CODEBASE_WRITER_LOCK, codebase.id], label);
+    if ('lease' in r) return r.lease;
+    throw new SemcodeError('index_busy', `${codebase.root} is being indexed by ${r.holder}; wait for that run to finish, then run again`);
+  }
+
+  /** A full run has begun: until `finishRun`, the index counts as incomplete. */
+  async startRun(codebaseId: number): Promise<void> {
+    await this.db.query('UPDATE codebases SET run_started_at = now() WHERE id = $1', [codebaseId]);
+  }
+
+  async finishRun(codebaseId: number): Promise<void> {
+    await this.db.query('UPDATE codebases SET run_started_at = NULL WHERE id = $1', [codebaseId]);
   }
 
   async markIndexed(codebaseId: number): Promise<void> {

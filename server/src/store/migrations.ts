@@ -1,6 +1,7 @@
 import { stemStoredTerms, symbolWords } from '../search/terms';
 import type { Db, Queryable } from './db';
 import { hnswIndexName } from './indexStore';
+import { recountTermStats } from './termStats';
 
 /**
  * Versioned schema. Each entry runs once, in its own transaction, in order; the same SQL serves PGlite and
@@ -152,6 +153,40 @@ CREATE INDEX chunks_symbol_words ON chunks USING gin (symbol_words) WITH (gin_pe
       );
     },
   },
+  {
+    version: 4,
+    name: 'unfinished index runs; duplicate chunks left by concurrent runs',
+    sql: `
+-- Set when a full index run starts on the codebase and cleared when it finishes: a run that was killed
+-- leaves it set, and status and search say the index is incomplete.
+ALTER TABLE codebases ADD COLUMN run_started_at timestamptz;
+`,
+    after: async (tx) => {
+      // Two index runs at once on one PostgreSQL codebase could store a file's chunks twice (writes are now
+      // serialized per codebase). Exact copies go; the files they came from are marked changed, so the next
+      // run chunks them again, and their codebases are marked unfinished until it does.
+      const dup = await tx.query<{ codebase_id: number; path: string }>(
+        `SELECT DISTINCT a.codebase_id, a.path FROM chunks a JOIN chunks b
+            ON a.codebase_id = b.codebase_id AND a.path = b.path AND a.start_line = b.start_line
+           AND a.end_line = b.end_line AND a.id > b.id`,
+      );
+      if (!dup.rows.length) return;
+      const ids = dup.rows.map((r) => Number(r.codebase_id));
+      const paths = dup.rows.map((r) => r.path);
+      await tx.query(
+        `DELETE FROM chunks a USING chunks b
+          WHERE a.codebase_id = b.codebase_id AND a.path = b.path AND a.start_line = b.start_line
+            AND a.end_line = b.end_line AND a.content_hash = b.content_hash AND a.id > b.id`,
+      );
+      await tx.query(
+        `UPDATE files f SET content_hash = 'stale: duplicate chunks'
+           FROM unnest($1::int[], $2::text[]) AS d(id, path) WHERE f.codebase_id = d.id AND f.path = d.path`,
+        [ids, paths],
+      );
+      for (const id of new Set(ids)) await recountTermStats(tx, id);
+      await tx.query('UPDATE codebases SET run_started_at = now() WHERE id = ANY($1::int[])', [[...new Set(ids)]]);
+    },
+  },
 ];
 
 /**
@@ -187,15 +222,21 @@ export function tsvectorPositions(tsv: string): [string, number[]][] {
   return out;
 }
 
+/** Two processes opening one fresh PostgreSQL database at once must not both create or migrate it. */
+const MIGRATION_LOCK = 'SELECT pg_advisory_xact_lock(7262531)';
+
 export async function migrate(db: Db): Promise<number> {
-  await db.exec(`CREATE EXTENSION IF NOT EXISTS vector;
-CREATE TABLE IF NOT EXISTS schema_migrations (
+  // Inside the lock: two first-time runs both creating the extension raced to "duplicate key ... pg_extension".
+  await db.transaction(async (tx) => {
+    await tx.query(MIGRATION_LOCK);
+    await tx.query('CREATE EXTENSION IF NOT EXISTS vector');
+    await tx.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
   version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+  });
   let applied = 0;
   for (const m of MIGRATIONS) {
     const done = await db.transaction(async (tx) => {
-      // Two processes opening one fresh PostgreSQL database at once must not both migrate it.
-      await tx.query('SELECT pg_advisory_xact_lock(7262531)');
+      await tx.query(MIGRATION_LOCK);
       const seen = await tx.query('SELECT 1 FROM schema_migrations WHERE version = $1', [m.version]);
       if (seen.rows.length) return false;
       for (const stmt of splitStatements(m.sql)) await tx.query(stmt);

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { SemcodeError, errorMessage } from '../errors';
-import { type Db, type Queryable, type QueryResult, SESSION_OPTIONS, redactUrl } from './db';
+import { type Db, type LeaseKey, type LeaseResult, type Queryable, type QueryResult, SESSION_OPTIONS, redactUrl } from './db';
 
 export interface PoolOptions {
   /** connections at most; requests beyond it wait in the pool's queue */
@@ -50,7 +50,10 @@ export class PgPoolDb implements Db {
   private readonly pool: pg.Pool;
   private readonly q: PgQueryable;
 
-  private constructor(url: string, opts: PoolOptions) {
+  private constructor(
+    private readonly url: string,
+    private readonly opts: PoolOptions,
+  ) {
     this.location = redactUrl(url);
     this.pool = new pg.Pool({
       connectionString: url,
@@ -116,6 +119,37 @@ export class PgPoolDb implements Db {
     } finally {
       client.removeListener('error', onError);
       client.release(broken || undefined);
+    }
+  }
+
+  async tryLease(key: LeaseKey, label: string): Promise<LeaseResult> {
+    // Its own connection, outside the pool: a session lock lives as long as its connection, and a lease held
+    // for a whole index run must not take one of the pool's connections from the requests.
+    const client = new pg.Client({
+      connectionString: this.url,
+      connectionTimeoutMillis: this.opts.connectTimeoutMs ?? 5_000,
+      application_name: label.slice(0, 63),
+    });
+    client.on('error', () => {}); // a lost lease connection must not crash the process; writes stay idempotent
+    try {
+      await client.connect();
+      const got = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', key);
+      if (got.rows[0]!.ok) {
+        return { lease: { release: () => client.end().catch(() => {}) } };
+      }
+      // The two-int form shows up in pg_locks as classid/objid with objsubid 2.
+      const who = await client.query<{ app: string | null; addr: string | null; pid: number }>(
+        `SELECT a.application_name AS app, host(a.client_addr) AS addr, a.pid
+           FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+          WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1 AND l.objid = $2 AND l.objsubid = 2`,
+        key,
+      );
+      await client.end().catch(() => {});
+      const h = who.rows[0];
+      return { holder: h ? `${h.app || 'another client'}${h.addr ? ` from ${h.addr}` : ''} (server pid ${h.pid})` : 'another client' };
+    } catch (e) {
+      await client.end().catch(() => {});
+      throw pgError(e, this.location);
     }
   }
 

@@ -3,7 +3,8 @@ import { join, resolve } from 'node:path';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { SemcodeError, errorMessage } from '../errors';
-import { type Db, type Queryable, type QueryResult, SESSION_SETTINGS } from './db';
+import { type Db, type LeaseKey, type LeaseResult, type Queryable, type QueryResult, SESSION_SETTINGS } from './db';
+import { LocalLeases } from './localLease';
 import { DirLock } from './lock';
 
 function pgliteError(e: unknown, location: string): SemcodeError {
@@ -128,6 +129,12 @@ export class PgliteDb implements Db {
     } catch (e) {
       throw pgliteError(e, this.location);
     }
+  }
+
+  private readonly leases = new LocalLeases();
+
+  async tryLease(key: LeaseKey, label: string): Promise<LeaseResult> {
+    return this.leases.tryLease(key, label);
   }
 
   async close(): Promise<void> {

@@ -70,3 +70,24 @@ export async function applyTermDelta(tx: Queryable, codebaseId: number, before: 
 }
 
 export const NO_TERMS: TermCounts = { lexemes: new Map(), chunks: 0, tokens: 0 };
+
+/**
+ * Recounts a codebase's BM25 statistics from its chunks: document frequencies, chunk count, average length.
+ * The codebase's row is locked first, so two recounts (or a recount and a watcher's delta) run one after
+ * the other instead of both deleting and both inserting the same lexemes.
+ */
+export async function recountTermStats(tx: Queryable, codebaseId: number): Promise<void> {
+  const id = Math.trunc(codebaseId);
+  await tx.query('SELECT 1 FROM codebases WHERE id = $1 FOR UPDATE', [id]);
+  await tx.query('DELETE FROM term_stats WHERE codebase_id = $1', [id]);
+  await tx.query(
+    `INSERT INTO term_stats (codebase_id, lexeme, df)
+     SELECT ${id}, word, ndoc FROM ts_stat('SELECT tsv FROM chunks WHERE codebase_id = ${id}')`,
+  );
+  await tx.query(
+    `UPDATE codebases SET n_chunks = s.n, avg_tokens = s.avg, indexed_at = now()
+       FROM (SELECT count(*)::int AS n, coalesce(avg(n_tokens), 0)::float8 AS avg FROM chunks WHERE codebase_id = $1) s
+      WHERE id = $1`,
+    [id],
+  );
+}
