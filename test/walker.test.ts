@@ -12,7 +12,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import {
   IgnoreRules,
   Walker,
@@ -23,6 +23,7 @@ import {
   type WalkStats,
   type WalkedFile,
 } from '../server/src/index/walker';
+import { ChangeRouter } from '../server/src/lsp/watcher';
 
 const REPO = resolve(__dirname, '..');
 const WALKER = join(REPO, 'server/src/index/walker.ts');
@@ -62,7 +63,7 @@ async function walkAll(root: string, opts?: ConstructorParameters<typeof Walker>
 }
 
 function zeroSkips(): WalkStats['skipped'] {
-  return { binary: 0, too_large: 0, unreadable: 0, symlink_loop: 0, not_regular: 0 };
+  return { binary: 0, too_large: 0, unreadable: 0, symlink_loop: 0, not_regular: 0, outside_root: 0 };
 }
 
 test('nested .gitignore applies to its own subtree, with negation, dir-only, anchored and ** patterns', async () => {
@@ -271,17 +272,16 @@ test('files over maxFileSize are skipped as too_large', async () => {
   assert.deepEqual(big.stats.skipped, { ...zeroSkips(), too_large: 1 });
 });
 
-test('symlinks are followed; links back to an ancestor are counted as symlink_loop and do not hang', { timeout: 20_000 }, async () => {
-  const outside = tree({ 'lib/util.ts': 'export {}', 'file.ts': 'x' });
-  const root = tree({ 'a/b/c.ts': 'x' });
+test('symlinks inside the root are followed; links back to an ancestor are counted as symlink_loop and do not hang', { timeout: 20_000 }, async () => {
+  const root = tree({ 'a/b/c.ts': 'x', 'real/lib/util.ts': 'export {}', 'real/file.ts': 'y' });
   symlinkSync('..', join(root, 'a/b/up')); // -> a
   symlinkSync(root, join(root, 'a/root')); // -> the root itself
   symlinkSync('self', join(root, 'self')); // ELOOP
-  symlinkSync(join(outside, 'lib'), join(root, 'lib'));
-  symlinkSync(join(outside, 'file.ts'), join(root, 'file-link.ts'));
+  symlinkSync(join(root, 'real/lib'), join(root, 'lib'));
+  symlinkSync('real/file.ts', join(root, 'file-link.ts'));
   const { files, stats, paths } = await walkAll(root);
-  assert.deepEqual(paths, ['a/b/c.ts', 'file-link.ts', 'lib/util.ts']);
-  assert.equal(stats.skipped.symlink_loop, 3);
+  assert.deepEqual(paths, ['a/b/c.ts', 'file-link.ts', 'lib/util.ts', 'real/file.ts', 'real/lib/util.ts']);
+  assert.deepEqual(stats.skipped, { ...zeroSkips(), symlink_loop: 3 });
   const linked = files.find((f) => f.relPath === 'lib/util.ts')!;
   assert.equal(linked.absPath, join(realpathSync(root), 'lib', 'util.ts'));
   assert.equal(linked.text, 'export {}');
@@ -483,6 +483,146 @@ test('coverPaths normalises, dedupes, drops paths inside listed directories and 
   assert.equal(isCovered('a.c', ['a']), false);
   assert.equal(isCovered('ab/c.ts', ['a']), false);
   assert.equal(isCovered('b/x.ts', ['b/x.ts']), true);
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Symlinks leading outside the root (issue 9): not followed unless followExternalLinks.
+
+const SECRET = 'root:x:0:0:OUTSIDE-SECRET-7f3a:/root:/bin/bash';
+
+/** A tree outside every root: a secret file and a small source tree, plus the real root's path. */
+function outsideTree() {
+  const dir = tree({ 'passwd': SECRET + '\n', 'lib/util.ts': 'export const outsideUtil = 1; // ' + SECRET, 'lib/deep/x.ts': SECRET });
+  return { dir, real: realpathSync(dir) };
+}
+
+function assertNothingFrom(outside: string, files: WalkedFile[]): void {
+  for (const f of files) {
+    assert.ok(!f.text.includes(SECRET), `${f.relPath} carries content from outside the root`);
+    assert.ok(!realpathSync(f.absPath).startsWith(outside + '/'), `${f.relPath} is read from outside the root`);
+  }
+}
+
+test('a file link to a file outside the root is skipped as outside_root, at any depth; its content is never yielded', async () => {
+  const out = outsideTree();
+  const root = tree({ 'a.ts': 'x', 'sub/deep/b.ts': 'y' });
+  symlinkSync(join(out.dir, 'passwd'), join(root, 'passwd')); // absolute target
+  symlinkSync(relative(join(root, 'sub/deep'), join(out.dir, 'passwd')), join(root, 'sub/deep/pw.txt')); // relative target
+  symlinkSync(join(out.dir, 'lib/util.ts'), join(root, 'sub/util.ts'));
+  const { files, stats, paths } = await walkAll(root);
+  assert.deepEqual(paths, ['a.ts', 'sub/deep/b.ts']);
+  assert.deepEqual(stats.skipped, { ...zeroSkips(), outside_root: 3 });
+  assert.equal(stats.files, 2);
+  assertNothingFrom(out.real, files);
+  // an ignored link stays ignored (counted once, as before)
+  writeFileSync(join(root, '.gitignore'), 'passwd\n');
+  const ignored = await walkAll(root);
+  assert.deepEqual(ignored.stats.skipped, { ...zeroSkips(), outside_root: 2 });
+  assert.equal(ignored.stats.ignored, 1);
+});
+
+test('a directory link to another tree outside the root is not walked, at any depth', async () => {
+  const out = outsideTree();
+  const root = tree({ 'src/main.ts': 'x', 'inner/a.ts': 'y' });
+  symlinkSync(join(out.dir, 'lib'), join(root, 'vendor'));
+  symlinkSync(out.dir, join(root, 'src/ext'));
+  // a link inside the root to a directory that holds a link out: the inner link is still checked
+  symlinkSync(join(root, 'inner'), join(root, 'alias'));
+  symlinkSync(join(out.dir, 'lib/deep'), join(root, 'inner/deep'));
+  const { files, stats, paths } = await walkAll(root);
+  assert.deepEqual(paths, ['alias/a.ts', 'inner/a.ts', 'src/main.ts']);
+  // vendor, src/ext, and inner/deep both as alias/deep and as itself (a plain directory is always walked)
+  assert.deepEqual(stats.skipped, { ...zeroSkips(), outside_root: 4 });
+  assertNothingFrom(out.real, files);
+});
+test('links that resolve inside the root behave as before, also when the root is itself a link or a link goes out and back', async () => {
+  const out = outsideTree();
+  const root = tree({ 'src/a.ts': 'a', 'docs/readme.md': 'r', 'more/m.ts': 'm' });
+  symlinkSync(join(root, 'src/a.ts'), join(root, 'a-link.ts')); // file link, absolute target
+  symlinkSync('docs', join(root, 'api')); // directory link, relative target
+  symlinkSync('..', join(root, 'src/up')); // an ancestor: symlink_loop
+  // out and back: b-via -> <outside>/back -> <root>/more; the real path is inside, so it is followed
+  symlinkSync(join(root, 'more'), join(out.dir, 'back'));
+  symlinkSync(join(out.dir, 'back'), join(root, 'b-via'));
+  symlinkSync(join(out.dir, 'passwd'), join(root, 'passwd')); // the one link out
+  const rootLink = join(tree(), 'root-link');
+  symlinkSync(root, rootLink);
+  for (const r of [root, rootLink]) {
+    const { files, stats, paths } = await walkAll(r);
+    assert.deepEqual(paths, ['a-link.ts', 'api/readme.md', 'b-via/m.ts', 'docs/readme.md', 'more/m.ts', 'src/a.ts'], r);
+    assert.deepEqual(stats.skipped, { ...zeroSkips(), symlink_loop: 1, outside_root: 1 }, r);
+    assert.equal(files[0]!.text, 'a');
+    assert.equal(files[0]!.root, realpathSync(root));
+    assertNothingFrom(out.real, files);
+  }
+});
+
+test('followExternalLinks: true follows links out of the root, still with loop protection', async () => {
+  const out = outsideTree();
+  const root = tree({ 'a.ts': 'x' });
+  symlinkSync(join(out.dir, 'passwd'), join(root, 'passwd'));
+  symlinkSync(join(out.dir, 'lib'), join(root, 'vendor'));
+  symlinkSync(root, join(out.dir, 'lib/deep/back-to-root')); // a loop through the outside tree
+  symlinkSync(join(out.dir, 'lib'), join(out.dir, 'lib/deep/lib-again')); // a loop within it
+  const plain = await walkAll(root);
+  assert.deepEqual(plain.paths, ['a.ts']);
+  assert.deepEqual(plain.stats.skipped, { ...zeroSkips(), outside_root: 2 });
+
+  const followed = await walkAll(root, { followExternalLinks: true });
+  assert.deepEqual(followed.paths, ['a.ts', 'passwd', 'vendor/deep/x.ts', 'vendor/util.ts']);
+  assert.deepEqual(followed.stats.skipped, { ...zeroSkips(), symlink_loop: 2 });
+  assert.equal(followed.files[1]!.text, SECRET + '\n');
+  assert.deepEqual((await listIndexableFiles(root, { followExternalLinks: true })).files, followed.paths);
+  assert.deepEqual((await listIndexableFiles(root)).files, ['a.ts']);
+});
+
+test('walkPaths skips a listed path that is a link out of the root or lies under one, and counts it', async () => {
+  const out = outsideTree();
+  const root = tree({ 'ok.ts': 'ok', 'inner/a.ts': 'a' });
+  symlinkSync(join(out.dir, 'passwd'), join(root, 'passwd'));
+  symlinkSync(join(out.dir, 'lib'), join(root, 'vendor'));
+  symlinkSync(join(root, 'inner'), join(root, 'alias')); // inside
+  symlinkSync(join(out.dir, 'lib'), join(root, 'inner/ext')); // out, also reachable as alias/ext
+  // vendor/back/a.ts resolves to <root>/inner/a.ts, but only through vendor: a full walk never yields it
+  symlinkSync(join(root, 'inner'), join(out.dir, 'lib/back'));
+  const walk = async (listed: string[], opts?: ConstructorParameters<typeof Walker>[0]) => {
+    const walker = new Walker(opts);
+    const files: WalkedFile[] = [];
+    for await (const f of walker.walkPaths(root, listed)) files.push(f);
+    return { files, stats: walker.stats, paths: files.map((f) => f.relPath) };
+  };
+  const listed = ['passwd', 'vendor/util.ts', 'vendor/deep', 'vendor/back/a.ts', 'alias/ext/util.ts', 'inner/ext', 'alias/a.ts', 'ok.ts'];
+  const got = await walk(listed);
+  assert.deepEqual(got.paths, ['alias/a.ts', 'ok.ts']);
+  assert.deepEqual(got.stats.skipped, { ...zeroSkips(), outside_root: 6 });
+  assertNothingFrom(out.real, got.files);
+
+  const dir = await walk(['vendor']);
+  assert.deepEqual(dir.paths, []);
+  assert.deepEqual(dir.stats.skipped, { ...zeroSkips(), outside_root: 1 });
+
+  const followed = await walk(['passwd', 'vendor/util.ts', 'vendor/back/a.ts'], { followExternalLinks: true });
+  assert.deepEqual(followed.paths, ['passwd', 'vendor/back/a.ts', 'vendor/util.ts']);
+  assert.equal(followed.files[0]!.text, SECRET + '\n');
+  assert.deepEqual(followed.stats.skipped, zeroSkips());
+});
+
+test('ignore rules read no ignore file through a link out of the root; the watcher hands such paths to the walker', async () => {
+  const out = tree({ 'lib/.gitignore': '*.ts\n', 'lib/a.ts': 'x' });
+  const root = tree({ 'src/.gitignore': '*.log\n', 'src/x.log': 'x' });
+  symlinkSync(join(out, 'lib'), join(root, 'vendor'));
+  symlinkSync(join(root, 'src'), join(root, 'alias'));
+  const rules = new IgnoreRules(root);
+  assert.equal(await rules.ignores('vendor/a.ts'), false, 'vendor/.gitignore is outside the root: not read');
+  assert.equal(await rules.ignores('alias/x.log'), true, 'a link inside the root keeps its ignore files');
+  assert.equal(await new IgnoreRules(root, { followExternalLinks: true }).ignores('vendor/a.ts'), true);
+
+  const router = new ChangeRouter({ roots: () => [root], ignorePatterns: () => [], excluded: () => [] });
+  const routed = await router.route([join(root, 'vendor/a.ts'), join(root, 'alias/x.log')]);
+  assert.deepEqual(routed.paths.get(root), ['vendor/a.ts']);
+  const walker = new Walker();
+  for await (const f of walker.walkPaths(root, routed.paths.get(root)!)) assert.fail(`yielded ${f.relPath}`);
+  assert.deepEqual(walker.stats.skipped, { ...zeroSkips(), outside_root: 1 });
 });
 
 function hasGit(): boolean {

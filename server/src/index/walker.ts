@@ -10,15 +10,28 @@
  * Keeping per-file instances instead would be wrong: `ignore` propagates a parent directory's exclusion
  * within one instance, so a directory git-ignored at the root but re-included by `!dir/` in .semcodeignore
  * (or by a deeper .gitignore) would still hide its children.
+ *
+ * Symlinks: a link whose real path is the root's real path or below it is followed (paths stay under the
+ * link's name; a directory already entered in this walk is a symlink_loop). A file or directory link whose
+ * real path is elsewhere is not followed and counts as outside_root, at any depth, in `walkPaths` too (a
+ * listed path under such a link included), unless `followExternalLinks` is set: otherwise a link to
+ * /etc/passwd or to another tree would put content from outside the workspace into the index and into
+ * search results. No ignore file is read through such a link either.
  */
 import { constants as bufferConstants } from 'node:buffer';
 import { close, constants as fsConstants, fstat, open, promises as fsp, read, type Dirent } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { promisify } from 'node:util';
 import ignore, { type Ignore } from 'ignore';
 import { SemcodeError, errorMessage } from '../errors';
 
-export type SkipReason = 'binary' | 'too_large' | 'unreadable' | 'symlink_loop' | 'not_regular';
+/**
+ * Why a file was left out. unreadable: an fs error (a dangling link too); symlink_loop: a link to an ancestor
+ * or to a directory already walked, or ELOOP; not_regular: FIFOs, sockets, devices (also through a link,
+ * wherever it points: they are never read); outside_root: a file or directory link whose real path is not
+ * under the root's real path (not followed unless `followExternalLinks`).
+ */
+export type SkipReason = 'binary' | 'too_large' | 'unreadable' | 'symlink_loop' | 'not_regular' | 'outside_root';
 
 export interface WalkOptions {
   /** bytes, default 1 MiB (1_048_576) */
@@ -27,6 +40,11 @@ export interface WalkOptions {
   ignorePatterns?: string[];
   /** parallel file reads, default 16 */
   concurrency?: number;
+  /**
+   * Follow symlinks whose real path is outside the root (loops are still detected). Default false: they
+   * count as skipped `outside_root`, so nothing from outside the workspace is indexed.
+   */
+  followExternalLinks?: boolean;
 }
 
 export interface WalkedFile {
@@ -73,6 +91,33 @@ const readAsync = (fd: number, buf: Buffer, offset: number, length: number, posi
   );
 // Non-streaming decode is stateless, so one decoder serves every file; it drops a leading BOM itself.
 const utf8 = new TextDecoder('utf-8', { fatal: false, ignoreBOM: false });
+
+function fsCode(e: unknown): string | undefined {
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** Is `real` (a real path) `realRoot` or below it? */
+function within(realRoot: string, real: string): boolean {
+  const rel = relative(realRoot, real);
+  return rel === '' || !(rel === '..' || rel.startsWith('..' + sep) || isAbsolute(rel));
+}
+
+/**
+ * For an entry whose parent directory's real path is inside the root: is it a symlink whose real path is
+ * not? False when it cannot be resolved (the caller's own stat or read reports that as it always has).
+ * Running out of file descriptors is not an answer about the entry, so it propagates.
+ */
+async function linksOut(realRoot: string, abs: string): Promise<boolean> {
+  try {
+    if (!(await fsp.lstat(abs)).isSymbolicLink()) return false;
+    return !within(realRoot, await fsp.realpath(abs));
+  } catch (e) {
+    const code = fsCode(e);
+    if (code === undefined || code === 'EMFILE' || code === 'ENFILE') throw e;
+    return false;
+  }
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // Ignore rules
@@ -160,15 +205,24 @@ async function loadRules(
 // A backslash is a legal file name character outside Windows.
 const PATH_SEPARATORS = process.platform === 'win32' ? /[\\/]+/ : /\/+/;
 
+interface DirRules {
+  rules: Ignore;
+  /** reached through a link leading out of the root: the walker never enters it, its ignore files are not read */
+  sealed: boolean;
+}
+
 export class IgnoreRules {
-  private readonly cache = new Map<string, Promise<Ignore>>();
+  private readonly cache = new Map<string, Promise<DirRules>>();
   private readonly patterns: readonly string[];
+  private readonly followExternalLinks: boolean;
+  private realRoot: Promise<string> | undefined;
 
   constructor(
     readonly root: string,
-    opts: Pick<WalkOptions, 'ignorePatterns'> = {},
+    opts: Pick<WalkOptions, 'ignorePatterns' | 'followExternalLinks'> = {},
   ) {
     this.patterns = [...(opts.ignorePatterns ?? [])];
+    this.followExternalLinks = opts.followExternalLinks ?? false;
   }
 
   /** Would the walker leave out `relPath` (posix, relative to root) because of an ignore rule? */
@@ -189,21 +243,36 @@ export class IgnoreRules {
     this.cache.clear();
   }
 
-  /** The full rule list for directory `dirRel` (posix, '' for the root), as the walker builds it there. */
-  rulesFor(dirRel: string): Promise<Ignore> {
+  /**
+   * The full rule list for directory `dirRel` (posix, '' for the root), as the walker builds it there. A
+   * directory reached through a link out of the root (unless `followExternalLinks`) adds no rules of its own.
+   */
+  async rulesFor(dirRel: string): Promise<Ignore> {
+    return (await this.dirRules(dirRel)).rules;
+  }
+
+  private dirRules(dirRel: string): Promise<DirRules> {
     let rules = this.cache.get(dirRel);
     if (!rules) {
       const abs = join(this.root, dirRel);
       const cut = dirRel.lastIndexOf('/');
       rules =
         dirRel === ''
-          ? loadRules(null, abs, '', this.patterns, () => true)
-          : this.rulesFor(cut < 0 ? '' : dirRel.slice(0, cut)).then((parent) =>
-              loadRules(parent, abs, dirRel, this.patterns, () => true),
-            );
+          ? loadRules(null, abs, '', this.patterns, () => true).then((r) => ({ rules: r, sealed: false }))
+          : this.dirRules(cut < 0 ? '' : dirRel.slice(0, cut)).then(async (parent) => {
+              const sealed =
+                parent.sealed || (!this.followExternalLinks && (await linksOut(await this.resolveRoot(), abs)));
+              const r = await loadRules(parent.rules, abs, dirRel, this.patterns, () => !sealed);
+              return { rules: r, sealed };
+            });
       this.cache.set(dirRel, rules);
     }
     return rules;
+  }
+
+  private resolveRoot(): Promise<string> {
+    // A root that cannot be resolved has no ignore files to read either.
+    return (this.realRoot ??= fsp.realpath(this.root).catch(() => resolve(this.root)));
   }
 }
 
@@ -218,11 +287,6 @@ export async function isIgnored(
 
 // ---------------------------------------------------------------------------------------------------------
 // Walking
-
-function fsCode(e: unknown): string | undefined {
-  const code = (e as NodeJS.ErrnoException | null)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
 
 async function resolveRoot(root: string): Promise<string> {
   let real: string;
@@ -285,12 +349,13 @@ export function isCovered(path: string, covered: readonly string[]): boolean {
 export class Walker {
   readonly stats: WalkStats = {
     files: 0,
-    skipped: { binary: 0, too_large: 0, unreadable: 0, symlink_loop: 0, not_regular: 0 },
+    skipped: { binary: 0, too_large: 0, unreadable: 0, symlink_loop: 0, not_regular: 0, outside_root: 0 },
     ignored: 0,
   };
   private readonly maxFileSize: number;
   private readonly concurrency: number;
   private readonly ignorePatterns: readonly string[];
+  private readonly followExternalLinks: boolean;
 
   constructor(opts: WalkOptions = {}) {
     this.maxFileSize = opts.maxFileSize ?? DEFAULT_MAX_FILE_SIZE;
@@ -300,15 +365,18 @@ export class Walker {
       throw new RangeError(`concurrency must be a positive integer, got ${opts.concurrency}`);
     }
     this.ignorePatterns = [...(opts.ignorePatterns ?? [])];
+    this.followExternalLinks = opts.followExternalLinks ?? false;
   }
 
   /**
    * Files under `root` in deterministic order: entries sorted by UTF-16 code unit within each directory,
    * depth-first (a directory's contents take its place in its parent's order). Up to `concurrency` files
-   * are read ahead while the caller consumes, but they are yielded in walk order. Symlinks are followed
-   * (paths stay under the link's name); a symlinked directory whose real path was already entered in this
-   * walk (an ancestor, or a tree already walked) counts as symlink_loop. Throws a SemcodeError naming
-   * `root` if it is missing or not a directory.
+   * are read ahead while the caller consumes, but they are yielded in walk order. Symlinks resolving inside
+   * the root are followed (paths stay under the link's name); a symlinked directory whose real path was
+   * already entered in this walk (an ancestor, or a tree already walked) counts as symlink_loop. A file or
+   * directory link resolving outside the root counts as outside_root unless `followExternalLinks`. `root`
+   * may itself be a link: its real path is the root. Throws a SemcodeError naming `root` if it is missing
+   * or not a directory.
    */
   async *walk(root: string): AsyncGenerator<WalkedFile> {
     const realRoot = await resolveRoot(root);
@@ -343,18 +411,26 @@ export class Walker {
   /**
    * Only these paths (posix, relative to `root`), for a file watcher: each is a file, a directory (walked
    * as a full walk would walk it) or gone (nothing yielded). A path the walker would leave out (ignored,
-   * inside an ignored directory, binary, too large...) yields nothing either, so the caller treats every
-   * requested path that yields nothing as absent from the index.
+   * inside an ignored directory, binary, too large, a link out of the root or under one...) yields nothing
+   * either, so the caller treats every requested path that yields nothing as absent from the index.
    */
   async *walkPaths(root: string, relPaths: readonly string[]): AsyncGenerator<WalkedFile> {
     const realRoot = await resolveRoot(root);
-    const rules = new IgnoreRules(realRoot, { ignorePatterns: [...this.ignorePatterns] });
+    const rules = new IgnoreRules(realRoot, {
+      ignorePatterns: [...this.ignorePatterns],
+      followExternalLinks: this.followExternalLinks,
+    });
     for (const relPath of coverPaths(relPaths)) {
       if (await rules.ignores(relPath)) {
         this.stats.ignored++;
         continue;
       }
       const absPath = join(realRoot, relPath);
+      // A full walk never enters a directory link leading out of the root, so nothing below one is yielded.
+      if (!this.followExternalLinks && (await this.underExternalLink(realRoot, relPath))) {
+        this.stats.skipped.outside_root++;
+        continue;
+      }
       let st;
       try {
         st = await fsp.stat(absPath);
@@ -378,9 +454,17 @@ export class Walker {
           this.skip('unreadable', e);
           continue;
         }
+        if (!this.followExternalLinks && !within(realRoot, real)) {
+          this.stats.skipped.outside_root++;
+          continue;
+        }
         const sub = { rel: relPath, abs: absPath, real, parentRules };
         yield* this.readAhead(realRoot, this.candidates(realRoot, root, sub));
       } else if (st.isFile()) {
+        if (!this.followExternalLinks && (await linksOut(realRoot, absPath))) {
+          this.stats.skipped.outside_root++;
+          continue;
+        }
         const file = await this.read(realRoot, { relPath, absPath });
         if (file) {
           this.stats.files++;
@@ -392,9 +476,19 @@ export class Walker {
     }
   }
 
+  /** Does one of the directories above `relPath` (not the path itself) lead out of the root through a link? */
+  private async underExternalLink(realRoot: string, relPath: string): Promise<boolean> {
+    // Checked from the top: once every ancestor so far resolves inside the root, only a link can leave it.
+    const parts = relPath.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      if (await linksOut(realRoot, join(realRoot, ...parts.slice(0, i)))) return true;
+    }
+    return false;
+  }
+
   /**
-   * Files to read, in walk order; ignored, unreachable and non-regular entries are counted here. `sub` starts
-   * the walk at a directory below the root (its rules come from its parent's, as in a full walk).
+   * Files to read, in walk order; ignored, unreachable, non-regular and outside_root entries are counted here.
+   * `sub` starts the walk at a directory below the root (its rules come from its parent's, as in a full walk).
    */
   private async *candidates(
     realRoot: string,
@@ -451,16 +545,11 @@ export class Walker {
         this.stats.ignored++;
         continue;
       }
-      if (kind === 'file') {
-        yield { relPath, absPath };
-        continue;
-      }
       if (kind === 'other') {
         this.stats.skipped.not_regular++;
         continue;
       }
-
-      let real: string;
+      let real: string | undefined;
       if (linked) {
         try {
           real = await fsp.realpath(absPath);
@@ -468,6 +557,17 @@ export class Walker {
           this.skip('unreadable', e);
           continue;
         }
+        if (!this.followExternalLinks && !within(realRoot, real)) {
+          this.stats.skipped.outside_root++;
+          continue;
+        }
+      }
+      if (kind === 'file') {
+        yield { relPath, absPath };
+        continue;
+      }
+
+      if (real !== undefined) {
         if (visited.has(real)) {
           this.stats.skipped.symlink_loop++;
           continue;

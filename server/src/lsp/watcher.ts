@@ -2,7 +2,9 @@
  * File events (workspace/didChangeWatchedFiles, saves) become index work: batched until they stop coming,
  * routed to the workspace folders that contain them, filtered through the walker's ignore rules. An edited
  * .gitignore / .semcodeignore can change what any file below it is: its directory is walked again (the
- * whole folder for one at the top).
+ * whole folder for one at the top). Nothing here reads file contents: paths go to the walker
+ * (IndexOptions.paths), which skips a path through a symlink leading out of the folder as outside_root, and
+ * the ignore rules used to filter events read no ignore file through such a link either.
  */
 import { posix } from 'node:path';
 import { IgnoreRules } from '../index/walker';
@@ -62,6 +64,8 @@ export class ChangeRouter {
     private readonly opts: {
       roots(): readonly string[];
       ignorePatterns(): string[];
+      /** WalkOptions.followExternalLinks, so the filter reads the ignore files the walker will (default false) */
+      followExternalLinks?(): boolean;
       /** directories whose changes are never indexing work (the index's own database directory) */
       excluded(): string[];
     },
@@ -98,7 +102,10 @@ export class ChangeRouter {
   private rulesFor(root: string): IgnoreRules {
     let r = this.rules.get(root);
     if (!r) {
-      r = new IgnoreRules(root, { ignorePatterns: this.opts.ignorePatterns() });
+      r = new IgnoreRules(root, {
+        ignorePatterns: this.opts.ignorePatterns(),
+        followExternalLinks: this.opts.followExternalLinks?.() ?? false,
+      });
       this.rules.set(root, r);
     }
     return r;
