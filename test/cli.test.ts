@@ -130,7 +130,7 @@ describe('semcode CLI', () => {
     mkdirSync(lockedDir, { recursive: true });
     const lock = DirLock.acquire(join(lockedDir, 'semcode.lock'), 'test');
     try {
-      const r = semcode(['status', '--db-dir', lockedDir]);
+      const r = semcode(['index', '--root', root, '--db-dir', lockedDir, '--model', model]);
       assert.equal(r.code, 2);
       assert.match(r.stderr, new RegExp(`in use by pid ${process.pid}`));
     } finally {

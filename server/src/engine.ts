@@ -4,6 +4,7 @@ import { SemcodeError, errorMessage } from './errors';
 import { type Backend, type Embedder, openEmbedder } from './embed/embedder';
 import { hashModelFiles, resolveModel } from './embed/modelResolve';
 import { type Chunker, createChunker } from './index/chunker';
+import { distinctRoots } from './index/roots';
 import { Indexer, type IndexOptions, type IndexSummary, assertSameModel, rebuildCommand } from './index/indexer';
 import type { Db } from './store/db';
 import { type Codebase, IndexStore } from './store/indexStore';
@@ -81,7 +82,8 @@ export class Engine {
   }
 
   async index(opts: IndexOptions): Promise<IndexSummary> {
-    return this.runIndexer(await this.indexEmbedder(opts.roots), opts);
+    const { roots } = await distinctRoots(opts.roots);
+    return this.runIndexer(await this.indexEmbedder(roots), { ...opts, roots });
   }
 
   /**
@@ -111,7 +113,8 @@ export class Engine {
     if (!existsSync(dir)) {
       let back = '';
       try {
-        back = `, or go back to the shipped model with: ${rebuildCommand(cb.root)} --model ${resolveModel(undefined, undefined, { env: {} }).dir}`;
+        resolveModel(undefined, undefined, { env: {} });
+        back = `, or go back to the shipped model with: ${rebuildCommand(cb.root, { modelId: 'default', db: this.db })}`;
       } catch {
         // no shipped model to suggest
       }
@@ -149,7 +152,7 @@ export class Engine {
   /** The indexed codebases for these roots; a root never indexed is a clear error. */
   async codebasesFor(roots: string[]): Promise<Codebase[]> {
     const out: Codebase[] = [];
-    for (const root of roots) {
+    for (const root of (await distinctRoots(roots)).roots) {
       let real: string;
       try {
         real = await realpath(root);
@@ -175,18 +178,18 @@ export class Engine {
       if (cb.modelHash !== first.modelHash) {
         throw new SemcodeError(
           'model_mismatch',
-          `${first.root} was indexed with ${first.modelId} but ${cb.root} with ${cb.modelId}; search them separately or rebuild one with: ${rebuildCommand(cb.root)}`,
+          `${first.root} was indexed with ${first.modelId} but ${cb.root} with ${cb.modelId}; search them separately or rebuild one with: ${rebuildCommand(cb.root, { modelId: first.modelId, db: this.db })}`,
         );
       }
     }
     if (this.embedder) {
-      for (const cb of codebases) assertSameModel(cb, this.embedder);
+      for (const cb of codebases) assertSameModel(cb, this.embedder, this.db);
       return this.embedder;
     }
     await this.checkAskedModel(codebases);
-    const embedder = await openEmbedder({ model: recordedModelRef(first.modelId!), backend: this.cfg.backend });
+    const embedder = await openEmbedder({ model: recordedModelRef(first.modelId!), modelSource: 'index', backend: this.cfg.backend });
     try {
-      for (const cb of codebases) assertSameModel(cb, embedder);
+      for (const cb of codebases) assertSameModel(cb, embedder, this.db);
     } catch (e) {
       await embedder.close();
       throw e;
@@ -206,7 +209,7 @@ export class Engine {
         throw new SemcodeError(
           'model_mismatch',
           `--model ${asked.id} is not the model the index for ${cb.root} was built with (${cb.modelId}, dim ${cb.dimension}); ` +
-            `omit --model to use it, or rebuild with: ${rebuildCommand(cb.root)} --model ${this.cfg.model}`,
+            `omit --model to use it, or rebuild with: ${rebuildCommand(cb.root, { modelId: asked.id, db: this.db })}`,
         );
       }
     }
@@ -260,7 +263,7 @@ export class Engine {
    */
   async indexedCodebases(roots: string[]): Promise<{ root: string; codebase: Codebase }[]> {
     const out: { root: string; codebase: Codebase }[] = [];
-    for (const root of roots) {
+    for (const root of (await distinctRoots(roots)).roots) {
       let real: string;
       try {
         real = await realpath(root);

@@ -4,7 +4,10 @@ import { SemcodeError, errorMessage } from '../errors';
 import type { Backend } from '../embed/embedder';
 import { Engine, type EngineConfig, recordedModelRef } from '../engine';
 import type { IndexSummary } from '../index/indexer';
+import { shellWord } from '../index/indexer';
+import { distinctRoots } from '../index/roots';
 import { isPostgresUrl } from '../store/open';
+import { globToRegex } from '../search/glob';
 import { SEARCH_MODES, type SearchHit, type SearchMode } from '../search/search';
 import { progressReporter } from './progress';
 
@@ -25,6 +28,7 @@ common options:
   --backend B        cpu (default; Semcode's own static models then run as static-js, a JS table lookup) or wasm
   --max-file-size N  skip files larger than N bytes (default 1048576)
   --ignore PATTERN   extra gitignore-style pattern (repeatable)
+  --follow-links     also follow symbolic links that lead outside the root (skipped by default)
 exit status: 0 success, 1 usage error, 2 runtime error`;
 
 const OPTIONS = {
@@ -42,6 +46,7 @@ const OPTIONS = {
   queries: { type: 'string' },
   'max-file-size': { type: 'string' },
   ignore: { type: 'string', multiple: true },
+  'follow-links': { type: 'boolean' },
   seed: { type: 'string' },
   epochs: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -84,17 +89,46 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command '${command}'`);
     }
   } catch (e) {
-    if (e instanceof UsageError || (e instanceof SemcodeError && e.code === 'usage')) return usage(e.message);
-    process.stderr.write(`semcode: ${e instanceof SemcodeError ? e.message : `internal error: ${errorMessage(e)}`}\n`);
+    const err = describeError(e);
+    // Scripts read the code, not the prose: with --json the error is also one object on stdout.
+    if (values.json) process.stdout.write(`${JSON.stringify({ error: err })}\n`);
+    if (err.code === 'usage' || err.code === 'empty_query') return usage(err.message, !!values.json || err.code === 'empty_query');
+    process.stderr.write(`semcode: ${err.message}\n`);
     return 2;
   } finally {
     await (engine as Engine | null)?.close().catch(() => {});
   }
 }
 
-function usage(message: string): number {
-  process.stderr.write(`semcode: ${message}\n${USAGE}\n`);
+function usage(message: string, brief = false): number {
+  process.stderr.write(brief ? `semcode: ${message}\n` : `semcode: ${message}\n${USAGE}\n`);
   return 1;
+}
+
+/** The typed code and one line for any failure: a SemcodeError's own, `usage`, or `internal`. */
+function describeError(e: unknown): { code: string; message: string } {
+  if (e instanceof UsageError) return { code: 'usage', message: e.message };
+  if (e instanceof SemcodeError) return { code: e.code, message: e.message };
+  return { code: 'internal', message: `internal error: ${errorMessage(e)}` };
+}
+
+/** A path on one line: control characters (a newline in a file name) would break line-based output. */
+function printable(path: string): string {
+  return /[\u0000-\u001f\u007f]/.test(path) ? JSON.stringify(path) : path;
+}
+
+/** Roots each once (by real path, none inside another), saying on stderr which were left out. */
+async function uniqueRoots(v: Values): Promise<string[]> {
+  const { roots, dropped } = await distinctRoots(requireRoots(v));
+  for (const d of dropped) process.stderr.write(`semcode: note: ${d}\n`);
+  return roots;
+}
+
+/** One warning per codebase whose last full index run did not finish: results may miss files. */
+function warnIncomplete(codebases: { root: string; incomplete: boolean }[]): void {
+  for (const c of codebases) {
+    if (c.incomplete) process.stderr.write(`semcode: warning: index incomplete for ${c.root} (a run did not finish): run semcode index --root ${shellWord(c.root)}\n`);
+  }
 }
 
 function engineConfig(v: Values): EngineConfig {
@@ -122,8 +156,8 @@ function positiveInt(name: string, s: string | undefined, dflt: number): number 
 
 async function indexCommand(v: Values, rest: string[], open: () => Promise<Engine>): Promise<number> {
   if (rest.length) throw new UsageError(`index takes no positional arguments: ${rest.join(' ')}`);
-  const roots = requireRoots(v);
   const maxFileSize = positiveInt('--max-file-size', v['max-file-size'], 1 << 20);
+  const roots = await uniqueRoots(v);
   const engine = await open();
   const bar = progressReporter();
   let summary: IndexSummary;
@@ -131,7 +165,7 @@ async function indexCommand(v: Values, rest: string[], open: () => Promise<Engin
     summary = await engine.index({
       roots,
       rebuild: v.rebuild,
-      walk: { maxFileSize, ignorePatterns: v.ignore },
+      walk: { maxFileSize, ignorePatterns: v.ignore, followExternalLinks: v['follow-links'] },
       onProgress: (p) => bar.update(p),
     });
   } finally {
@@ -169,17 +203,38 @@ async function searchCommand(v: Values, rest: string[], open: () => Promise<Engi
     if (!rest.length) throw new UsageError('search needs a QUERY (or --queries FILE)');
     queries = [rest.join(' ')];
   }
-  const roots = requireRoots(v);
   const k = positiveInt('-k', v.k, 10);
   const mode = (v.mode ?? 'hybrid') as SearchMode;
   if (!SEARCH_MODES.includes(mode)) throw new UsageError(`--mode is one of ${SEARCH_MODES.join(', ')}, not ${v.mode}`);
+  if (v.glob !== undefined) globToRegex(v.glob); // an invalid glob is a usage error before anything opens
+  const roots = await uniqueRoots(v);
   const engine = await open();
-  for (const query of queries) {
-    const hits = await engine.search(roots, query, { k, mode, glob: v.glob, language: v.lang });
-    if (v.json) process.stdout.write(`${JSON.stringify({ query, results: hits.map(jsonHit) })}\n`);
-    else printHits(query, hits, queries.length > 1);
+  const codebases = await engine.codebasesFor(roots);
+  warnIncomplete(codebases);
+  const opts = { k, mode, glob: v.glob, language: v.lang };
+  if (queries.length === 1) {
+    const hits = await engine.searchCodebases(codebases, queries[0]!, opts);
+    if (v.json) process.stdout.write(`${JSON.stringify({ query: queries[0], results: hits.map(jsonHit) })}\n`);
+    else printHits(queries[0]!, hits, false);
+    return 0;
   }
-  return 0;
+  // A batch answers every query: one that fails gets its own line with the error, and the exit status says
+  // that something failed (2), after the rest are answered.
+  let failed = 0;
+  for (const query of queries) {
+    try {
+      const hits = await engine.searchCodebases(codebases, query, opts);
+      if (v.json) process.stdout.write(`${JSON.stringify({ query, results: hits.map(jsonHit) })}\n`);
+      else printHits(query, hits, true);
+    } catch (e) {
+      failed++;
+      const error = describeError(e);
+      if (v.json) process.stdout.write(`${JSON.stringify({ query, error })}\n`);
+      else process.stdout.write(`# ${query}\nerror (${error.code}): ${error.message}\n`);
+    }
+  }
+  if (failed) process.stderr.write(`semcode: ${failed} of ${queries.length} queries failed\n`);
+  return failed ? 2 : 0;
 }
 
 function jsonHit(h: SearchHit) {
@@ -201,7 +256,7 @@ function printHits(query: string, hits: SearchHit[], header: boolean): void {
   if (header) out.push(`# ${query}`);
   if (!hits.length) out.push('no results');
   hits.forEach((h, i) => {
-    out.push(`${i + 1}. ${h.path}:${h.startLine}-${h.endLine}${h.symbol ? `  ${h.symbol}` : ''}  (${h.score.toFixed(3)})`);
+    out.push(`${i + 1}. ${printable(h.path)}:${h.startLine}-${h.endLine}${h.symbol ? `  ${h.symbol}` : ''}  (${h.score.toFixed(3)})`);
     out.push(`     ${h.snippet}`);
   });
   process.stdout.write(`${out.join('\n')}\n`);
@@ -209,8 +264,9 @@ function printHits(query: string, hits: SearchHit[], header: boolean): void {
 
 async function statusCommand(v: Values, rest: string[], open: () => Promise<Engine>): Promise<number> {
   if (rest.length) throw new UsageError(`status takes no positional arguments: ${rest.join(' ')}`);
+  const roots = v.root?.length ? await uniqueRoots(v) : null;
   const engine = await open();
-  const codebases = await engine.status(v.root?.length ? v.root : null);
+  const codebases = await engine.status(roots);
   const { availableBackends } = await import('../embed/embedder');
   const backends = await availableBackends();
   const backend = v.backend ?? 'cpu';
@@ -240,6 +296,7 @@ async function statusCommand(v: Values, rest: string[], open: () => Promise<Engi
     if (!codebases.length) lines.push('no codebases indexed');
     for (const c of codebases) {
       lines.push(`${c.root}`, `  model ${c.modelVersion ? `${c.modelVersion} (fine-tuned) ` : ''}${c.modelId} (dim ${c.dimension}), files ${c.files}, chunks ${c.chunks}, hnsw ${c.hnsw ? 'built' : 'not built'}, indexed ${c.indexedAt ?? 'never'}`);
+      if (c.incomplete) lines.push(`  index incomplete: a run did not finish; run semcode index --root ${shellWord(c.root)}`);
     }
     process.stdout.write(`${lines.join('\n')}\n`);
   }
@@ -255,11 +312,11 @@ function nonNegativeInt(name: string, s: string | undefined, dflt: number): numb
 
 async function trainCommand(v: Values, rest: string[], open: () => Promise<Engine>): Promise<number> {
   if (rest.length) throw new UsageError(`train takes no positional arguments: ${rest.join(' ')}`);
-  const roots = requireRoots(v);
+  const roots = await uniqueRoots(v);
   if (roots.length !== 1) throw new UsageError('train takes exactly one --root (each codebase gets its own model)');
   const { FINETUNE_DEFAULTS, finetune } = await import('../train/finetune');
   const seed = nonNegativeInt('--seed', v.seed, FINETUNE_DEFAULTS.seed);
-  const epochs = nonNegativeInt('--epochs', v.epochs, FINETUNE_DEFAULTS.epochs);
+  const epochs = positiveInt('--epochs', v.epochs, FINETUNE_DEFAULTS.epochs);
   const maxFileSize = positiveInt('--max-file-size', v['max-file-size'], 1 << 20);
   const engine = await open();
   await engine.checkAskedModel(await engine.codebasesFor(roots));
@@ -270,7 +327,7 @@ async function trainCommand(v: Values, rest: string[], open: () => Promise<Engin
       root: roots[0]!,
       seed,
       epochs,
-      walk: { maxFileSize, ignorePatterns: v.ignore },
+      walk: { maxFileSize, ignorePatterns: v.ignore, followExternalLinks: v['follow-links'] },
       onLog: (line) => process.stderr.write(`${line}\n`),
       onIndexProgress: (p) => bar.update(p),
     });

@@ -25,6 +25,8 @@ export interface EmbedderOptions {
   model?: string;
   /** the editor setting, used when `model` is not given */
   setting?: string;
+  /** where `model` came from, for messages: the user's --model (default) or the model an index recorded */
+  modelSource?: 'flag' | 'index';
   /**
    * Default: cpu (onnxruntime-node), falling back to wasm only when the native binary cannot load. A
    * Semcode static model runs as static-js (a JS table lookup, same vectors, no ONNX runtime) unless
@@ -161,7 +163,7 @@ function checkTexts(texts: unknown): asserts texts is string[] {
 }
 
 export async function openEmbedder(opts: EmbedderOptions = {}): Promise<Embedder> {
-  const model = resolveModel(opts.model, opts.setting);
+  const model = resolveModel(opts.model, opts.setting, { explicitSource: opts.modelSource });
   const batchSize = opts.batchSize ?? DEFAULT_BATCH;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new SemcodeError('usage', `batch size must be a positive integer, got ${batchSize}`);
   if (opts.backend !== undefined && !BACKENDS.includes(opts.backend)) {

@@ -15,7 +15,7 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { SemcodeError } from '../errors';
 
-export type ModelSource = 'flag' | 'setting' | 'env' | 'default' | 'hub';
+export type ModelSource = 'flag' | 'index' | 'setting' | 'env' | 'default' | 'hub';
 
 export interface ResolvedModel {
   /** What the index records: `path:<abs>`, `default` or a hub id (see the file comment). */
@@ -30,10 +30,13 @@ export interface ResolveOptions {
   packageRoot?: string | null;
   /** Environment to read SEMCODE_MODEL from (tests). */
   env?: NodeJS.ProcessEnv;
+  /** where `explicit` came from (default: the --model flag) */
+  explicitSource?: 'flag' | 'index';
 }
 
 const SOURCE_LABEL: Record<ModelSource, string> = {
   flag: '--model',
+  index: 'the model the index was built with',
   setting: 'the semcode model setting',
   env: 'SEMCODE_MODEL',
   default: 'the default model',
@@ -108,7 +111,7 @@ function fromSpec(spec: string, source: ModelSource): ResolvedModel {
 export function resolveModel(explicit?: string, setting?: string, opts: ResolveOptions = {}): ResolvedModel {
   const env = opts.env ?? process.env;
   const candidates: [string | undefined, ModelSource][] = [
-    [explicit, 'flag'],
+    [explicit, opts.explicitSource ?? 'flag'],
     [setting, 'setting'],
     [env.SEMCODE_MODEL, 'env'],
   ];

@@ -4,7 +4,9 @@ import { SemcodeError, isSemcodeError } from '../errors';
 import { modelInput, sha256 } from '../embed/input';
 import { LocalQueue } from '../jobs/queue';
 import { searchText } from '../search/terms';
-import type { Lease } from '../store/db';
+import { resolve } from 'node:path';
+import type { Db, Lease } from '../store/db';
+import { defaultDbDir } from '../store/open';
 import { type Codebase, type FileWrite, IndexStore, type StoredChunk, vectorLiteral } from '../store/indexStore';
 import type { Chunker } from './chunker';
 import type { Chunk } from './types';
@@ -129,20 +131,41 @@ export function storedChunk(c: Chunk, embedding: string): StoredChunk {
   };
 }
 
-/** Rebuild hint used by every model-mismatch message. */
-export function rebuildCommand(root: string): string {
-  return `semcode index --root ${JSON.stringify(root).slice(1, -1)} --rebuild`;
+/** What a rebuild command must repeat to reach the same index with the intended model. */
+export interface RebuildHint {
+  /** the model to rebuild with, as an index records it ('default', 'path:/dir' or a hub id) */
+  modelId?: string | null;
+  /** the database the index lives in */
+  db?: Pick<Db, 'kind' | 'location'>;
+}
+
+/**
+ * Rebuild hint used by every model-mismatch message: a command that works when pasted, so it names the
+ * database (unless it is the default directory) and the model (unless it is the shipped one).
+ */
+export function rebuildCommand(root: string, hint: RebuildHint = {}): string {
+  const args = ['semcode', 'index', '--root', shellWord(root)];
+  if (hint.db?.kind === 'postgres') args.push('--db', shellWord(hint.db.location));
+  else if (hint.db && hint.db.location !== 'memory' && resolve(hint.db.location) !== resolve(defaultDbDir())) args.push('--db-dir', shellWord(hint.db.location));
+  if (hint.modelId && hint.modelId !== 'default') args.push('--model', shellWord(hint.modelId.startsWith('path:') ? hint.modelId.slice(5) : hint.modelId));
+  args.push('--rebuild');
+  return args.join(' ');
+}
+
+/** A word as a POSIX shell reads it back: plain when it is safe, else single-quoted. */
+export function shellWord(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 /** The consistency rule: an index is only ever read or extended with the model that built it. */
-export function assertSameModel(cb: Codebase, model: { modelId: string; modelHash: string; dimension: number }): void {
+export function assertSameModel(cb: Codebase, model: { modelId: string; modelHash: string; dimension: number }, db?: RebuildHint['db']): void {
   if (!cb.modelHash || cb.modelHash === model.modelHash) return;
   throw new SemcodeError(
     'model_mismatch',
     `index for ${cb.root} was built with model ${cb.modelId} (dim ${cb.dimension}) but the current model is ` +
       `${model.modelId} (dim ${model.dimension})` +
       (cb.modelId === model.modelId ? ' whose files have changed' : '') +
-      `; rebuild it with: ${rebuildCommand(cb.root)}`,
+      `; rebuild it with: ${rebuildCommand(cb.root, { modelId: model.modelId, db })}`,
   );
 }
 
@@ -343,7 +366,7 @@ export class Indexer {
       await this.store.resetCodebase(cb.id);
       cb = (await this.store.codebase(root))!;
     }
-    assertSameModel(cb, this.model);
+    assertSameModel(cb, this.model, this.store.db);
     if (!cb.modelHash) {
       await this.store.setModel(cb.id, this.model.modelId, this.model.modelHash, this.model.dimension);
       cb = (await this.store.codebase(root))!;

@@ -39,6 +39,11 @@ const COMMON_TERM_SHARE = 0.05;
  * chunks 8,000 made hybrid search 26 ms at p50 on PGlite, 4,000 makes it 20.
  */
 const CANDIDATE_BUDGET = 4000;
+/**
+ * Query terms kept for BM25, those found in the codebase with the highest idf first: a pasted file of 16,000 distinct words failed on
+ * pgvector's sparsevec limit, and past a few hundred terms the common ones add cost, not ranking.
+ */
+export const MAX_QUERY_TERMS = 256;
 
 export interface Row {
   id: string;
@@ -78,6 +83,9 @@ export class Searcher {
     const k = Math.max(1, Math.min(opts.k ?? 10, 1000));
     const mode = opts.mode ?? 'hybrid';
     if (!SEARCH_MODES.includes(mode)) throw new SemcodeError('usage', `unknown search mode ${String(mode)}: use ${SEARCH_MODES.join(', ')}`);
+    // Nothing to match: without a word, every mode returned arbitrary chunks.
+    if (!queryTerms(query).length) throw new SemcodeError('empty_query', 'the query has no words to search for');
+    if (opts.glob) globToRegex(opts.glob); // an invalid glob is the caller's mistake, before any work
     let vector: string | null = null;
     if (mode !== 'text') {
       if (!this.embedQuery) throw new SemcodeError('usage', `search mode ${mode} needs a model`);
@@ -115,7 +123,8 @@ export class Searcher {
     for (const r of [...v, ...t]) rows.set(r.id, { ...r, cos: Number(r.cos ?? 0), text: Number(r.text ?? 0), name: 0 });
     // The name match stems on its own: it gets the query's words, each with its term's idf.
     const idfOf = new Map(bm.terms.map((t, i) => [t, bm.idf[i]!]));
-    const words = queryTerms(query).map((word) => ({ word, idf: idfOf.get(stem(word)) ?? 0 }));
+    const all = queryTerms(query);
+    const words = (all.length > MAX_QUERY_TERMS ? all.filter((w) => idfOf.has(stem(w))) : all).map((word) => ({ word, idf: idfOf.get(stem(word)) ?? 0 }));
     for (const r of rows.values()) r.name = nameMatch(words, r.symbol);
     return [...rows.values()];
   }
@@ -194,12 +203,29 @@ export class Searcher {
       : { rows: [] };
     const df = new Map(stats.rows.map((r) => [r.lexeme, Number(r.df)]));
     const n = Math.max(cb.nChunks, 1);
-    const idf = terms.map((t) => {
+    const idfOf = (t: string) => {
       const d = Math.min(df.get(t) ?? 0, n);
       return Math.log(1 + (n - d + 0.5) / (d + 0.5));
-    });
-    return { terms, idf, df, n, avg: cb.avgTokens > 0 ? cb.avgTokens : 100 };
+    };
+    const kept = mostInformative(terms, (t) => (df.has(t) ? idfOf(t) : -1), MAX_QUERY_TERMS);
+    return { terms: kept, idf: kept.map(idfOf), df, n, avg: cb.avgTokens > 0 ? cb.avgTokens : 100 };
   }
+}
+
+/**
+ * At most `max` terms, those of highest weight (ties: first in the query), in query order. The caller
+ * weighs terms no chunk contains below all others: they cannot match, however rare they look.
+ */
+export function mostInformative(terms: string[], idf: (t: string) => number, max: number): string[] {
+  if (terms.length <= max) return terms;
+  const keep = new Set(
+    terms
+      .map((t, i) => ({ t, i, w: idf(t) }))
+      .sort((a, b) => b.w - a.w || a.i - b.i)
+      .slice(0, max)
+      .map((x) => x.t),
+  );
+  return terms.filter((t) => keep.has(t));
 }
 
 /**

@@ -59,13 +59,29 @@ export const SESSION_SETTINGS = SETTINGS.map(([k, v]) => `SET ${k} = ${v}`).join
 /** The same settings as libpq startup options. */
 export const SESSION_OPTIONS = SETTINGS.map(([k, v]) => `-c ${k}=${v}`).join(' ');
 
-/** Removes a password from a postgres URL so it can be printed. */
+/** Removes passwords from a postgres URL so it can be printed: `user:pw@` and `?password=` (libpq takes both). */
 export function redactUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';
+    for (const key of [...u.searchParams.keys()]) if (/pass/i.test(key)) u.searchParams.set(key, '***');
+    return u.toString().replace(/%2A%2A%2A/g, '***');
+  } catch {
+    return url.replace(/:[^:@/]*@/, ':***@').replace(/([?&][^=&]*pass[^=&]*=)[^&]*/gi, '$1***');
+  }
+}
+
+/**
+ * The URL as libpq (psql) reads it: `sslmode=require` encrypts without checking the certificate, and
+ * `verify-full` checks it. pg 8 instead treats require as verify-full and prints an 8-line warning before
+ * anything else; its next major adopts libpq's meaning, which `uselibpqcompat=true` asks for now.
+ */
+export function libpqUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.searchParams.has('sslmode') && !u.searchParams.has('uselibpqcompat')) u.searchParams.set('uselibpqcompat', 'true');
     return u.toString();
   } catch {
-    return url.replace(/:[^:@/]*@/, ':***@');
+    return url;
   }
 }

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { SemcodeError, errorMessage } from '../errors';
-import { type Db, type LeaseKey, type LeaseResult, type Queryable, type QueryResult, SESSION_OPTIONS, redactUrl } from './db';
+import { type Db, type LeaseKey, type LeaseResult, type Queryable, type QueryResult, SESSION_OPTIONS, libpqUrl, redactUrl } from './db';
 
 export interface PoolOptions {
   /** connections at most; requests beyond it wait in the pool's queue */
@@ -56,7 +56,7 @@ export class PgPoolDb implements Db {
   ) {
     this.location = redactUrl(url);
     this.pool = new pg.Pool({
-      connectionString: url,
+      connectionString: libpqUrl(url),
       max: opts.max ?? 4,
       connectionTimeoutMillis: opts.connectTimeoutMs ?? 5_000,
       idleTimeoutMillis: 30_000,
@@ -126,7 +126,7 @@ export class PgPoolDb implements Db {
     // Its own connection, outside the pool: a session lock lives as long as its connection, and a lease held
     // for a whole index run must not take one of the pool's connections from the requests.
     const client = new pg.Client({
-      connectionString: this.url,
+      connectionString: libpqUrl(this.url),
       connectionTimeoutMillis: this.opts.connectTimeoutMs ?? 5_000,
       application_name: label.slice(0, 63),
     });

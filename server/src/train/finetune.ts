@@ -200,7 +200,7 @@ export function codebasePairs(chunks: Chunk[], root: string): { pairs: Pair[]; c
 const codeInput = (p: Pair) => modelInput({ path: p.path, content: p.code });
 
 /** The model folder of a codebase's index, read as a trainable static model. */
-async function loadBase(cb: Codebase): Promise<{ dir: string; model: StaticModel; tokenizer: CodeTokenizer; dtype: Awaited<ReturnType<typeof importModel>>['dtype'] }> {
+async function loadBase(cb: Codebase, db: Engine['db']): Promise<{ dir: string; model: StaticModel; tokenizer: CodeTokenizer; dtype: Awaited<ReturnType<typeof importModel>>['dtype'] }> {
   const id = cb.modelId!;
   if (id !== 'default' && !id.startsWith('path:')) {
     throw new SemcodeError('model_not_trainable', `cannot fine-tune ${id}: only Semcode static models in a local folder can be fine-tuned; index ${cb.root} with the shipped model to train it`);
@@ -213,7 +213,7 @@ async function loadBase(cb: Codebase): Promise<{ dir: string; model: StaticModel
     throw new SemcodeError('model_not_found', `the model of the index for ${cb.root} (${cb.modelId}) is not a local folder semcode can read: ${errorMessage(e)}`);
   }
   if (hash !== cb.modelHash) {
-    throw new SemcodeError('model_mismatch', `the files of ${cb.modelId} changed since ${cb.root} was indexed; rebuild the index first: ${rebuildCommand(cb.root)}`);
+    throw new SemcodeError('model_mismatch', `the files of ${cb.modelId} changed since ${cb.root} was indexed; rebuild the index first: ${rebuildCommand(cb.root, { modelId: cb.modelId, db })}`);
   }
   try {
     return { dir, ...(await importModel(dir)) };
@@ -265,7 +265,7 @@ export async function finetune(engine: Engine, opts: FinetuneOptions): Promise<F
 
   try {
     // The model first: a model that cannot be fine-tuned at all is the more useful thing to hear.
-    const base = await loadBase(codebase);
+    const base = await loadBase(codebase, engine.db);
     const chunks = await engine.store.allChunks(codebase.id);
     const { pairs, chunkOf } = codebasePairs(chunks, codebase.root);
     run.pairsMined = pairs.length;
@@ -273,7 +273,7 @@ export async function finetune(engine: Engine, opts: FinetuneOptions): Promise<F
     log(`mined ${pairs.length} documentation → code pairs from ${chunks.length} chunks of ${codebase.root}`);
     if (pairs.length < MIN_PAIRS) {
       const msg =
-        `${codebase.root} has only ${pairs.length} documented functions usable as training pairs (doc comment → code); ` +
+        `insufficient training data: ${codebase.root} has only ${pairs.length} documented functions usable as training pairs (doc comment → code); ` +
         `fine-tuning needs at least ${MIN_PAIRS} and never makes up synthetic ones. Document more functions or train on a larger codebase`;
       await record('insufficient_data', msg);
       throw new SemcodeError('insufficient_training_data', msg);
@@ -282,7 +282,7 @@ export async function finetune(engine: Engine, opts: FinetuneOptions): Promise<F
     run.pairsTrain = split.train.length;
     run.pairsHeldOut = split.test.length;
     if (split.test.length === 0 || split.train.length < 2) {
-      const msg = `the ${pairs.length} training pairs of ${codebase.root} come from too few files to hold 20 % out by file; fine-tuning needs documented functions in more files`;
+      const msg = `insufficient training data: the ${pairs.length} training pairs of ${codebase.root} come from too few files to hold 20 % out by file; fine-tuning needs documented functions in more files`;
       await record('insufficient_data', msg);
       throw new SemcodeError('insufficient_training_data', msg);
     }
