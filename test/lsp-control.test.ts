@@ -3,15 +3,45 @@
 // a model change that asks for a rebuild, an unreachable database, and several workspace folders.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { cpSync, existsSync, mkdirSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { SymbolInformation } from 'vscode-languageserver-protocol';
-import { pauseRequest, reindexRequest, resumeRequest, searchRequest } from '../server/src/protocol/lspExt';
+import { cancelRequest, pauseRequest, reindexRequest, resumeRequest, searchRequest } from '../server/src/protocol/lspExt';
+import { IndexStore } from '../server/src/store/indexStore';
+import { openDb } from '../server/src/store/open';
 import { DEFAULT_MODEL, type Event, LspServer, copyRealCode } from './helpers/lspServer';
 import { FIXTURES, tempDir, testModel, writeFile } from './helpers/workspace';
 
 type ProgressEvent = Extract<Event, { kind: 'progress' }>;
+
+/**
+ * Another process holding the embedded database's lock, as `semcode index` does: the real DirLock, taken in
+ * a child process and released when it is told to end.
+ */
+async function holdLock(dir: string): Promise<{ pid: number; release(): Promise<void> }> {
+  mkdirSync(dir, { recursive: true });
+  const code = `
+    const { DirLock } = require(${JSON.stringify(join(__dirname, '..', 'server', 'src', 'store', 'lock.ts'))});
+    DirLock.acquire(${JSON.stringify(join(dir, 'semcode.lock'))}, 'the test holder');
+    process.on('SIGTERM', () => process.exit(0));
+    setInterval(() => {}, 1 << 30);
+    console.log('locked');`;
+  const child = spawn(process.execPath, ['--import', 'tsx', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [first] = (await once(child.stdout!, 'data')) as [Buffer];
+  assert.equal(first.toString().trim(), 'locked');
+  return {
+    pid: child.pid!,
+    release: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
 const isProgress = (kind: string) => (e: Event): e is ProgressEvent => e.kind === 'progress' && e.value.kind === kind;
 
 describe('language server: indexing control', () => {
@@ -89,6 +119,46 @@ describe('language server: indexing control', () => {
     s = undefined;
   });
 
+  test('while a full run that started never finished, a successful watcher run is a warning saying so; a re-index clears it', async () => {
+    // The state a killed full run leaves: started, never finished (the indexer's own marks).
+    const db = await openDb({ dir: dbDir });
+    try {
+      const store = new IndexStore(db);
+      await store.startRun((await store.codebase(realpathSync(root)))!.id);
+    } finally {
+      await db.close();
+    }
+    try {
+      s = await LspServer.start({
+        roots: [root],
+        initializationOptions: settings,
+        capabilities: { workspace: { didChangeWatchedFiles: { dynamicRegistration: true } } },
+        beforeInitialized: async (srv) => void (await srv.conn.sendRequest(pauseRequest)),
+      });
+      // The start-up walk, which would finish it, is held and then cancelled.
+      await s.waitStatus((x) => x.paused === true && !x.quiescent && x.message === 'indexing paused');
+      await s.conn.sendRequest(cancelRequest);
+      await s.waitStatus((x) => x.quiescent && /cancelled/.test(x.message ?? ''));
+      await s.conn.sendRequest(resumeRequest);
+
+      const edited = s.now;
+      writeFile(root, 'late/another.js', 'function gronkWidget(a) { return a + 1 }\n');
+      await s.conn.sendNotification('workspace/didChangeWatchedFiles', { changes: [{ uri: uri('late/another.js'), type: 1 }] });
+      const run = await s.waitFor((e): e is Event => e.kind === 'indexed' && e.indexed.kind === 'paths', edited);
+      const warned = await s.waitStatus((x) => x.quiescent, run.seq);
+      assert.deepEqual([warned.health, warned.message], ['warning', 'index incomplete: re-index to finish it']);
+
+      const reindexed = s.now;
+      await s.conn.sendRequest(reindexRequest);
+      const ok = await s.ready(reindexed);
+      assert.equal(ok.message, undefined);
+    } finally {
+      // A failed wait must not leave this server running (the file would never end).
+      await s?.stop();
+      s = undefined;
+    }
+  });
+
   test('changing the ignore setting walks the folders again and drops what is now ignored', async () => {
     s = await LspServer.start({ roots: [root], initializationOptions: settings });
     await s.ready();
@@ -159,6 +229,31 @@ describe('language server: failures and several folders', () => {
     assert.equal((await s.conn.sendRequest(searchRequest, { query: 'camel case', k: 1 })).items.length, 1);
     await s.stop();
     s = undefined;
+  });
+
+  test('a database locked by another process is an error naming it until that process lets go; then the server indexes and answers', async () => {
+    const root = copyRealCode(join(work.dir, 'locked'), ['camelcase/index.js']);
+    const dbDir = join(work.dir, 'db-locked');
+    const holder = await holdLock(dbDir);
+    try {
+      s = await LspServer.start({ roots: [root], initializationOptions: { model: DEFAULT_MODEL, databaseDir: dbDir } });
+      const locked = await s.waitStatus((x) => x.health === 'error');
+      assert.match(locked.lastError ?? '', new RegExp(`in use by pid ${holder.pid}\\b`));
+      assert.equal(locked.quiescent, true);
+      await assert.rejects(s.conn.sendRequest(searchRequest, { query: 'camel case' }), /in use by pid/);
+      const released = s.now;
+      await holder.release();
+      assert.ok(!existsSync(join(dbDir, 'semcode.lock')), 'the holder removed its lock file');
+      const ok = await s.ready(released);
+      assert.equal(ok.lastError, null);
+      assert.ok(ok.chunks > 0);
+      assert.equal((await s.conn.sendRequest(searchRequest, { query: 'camel case', k: 1 })).items.length, 1);
+    } finally {
+      // A failed wait must not leave this server or the holder running (the file would never end).
+      await s?.stop();
+      s = undefined;
+      await holder.release();
+    }
   });
 
   test('before the first index has stored anything, a search answers an empty list marked as still indexing', async () => {

@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { appendFileSync, cpSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Hover, SymbolInformation } from 'vscode-languageserver-protocol';
+import { ErrorCodes, type Hover, type ResponseError, type SymbolInformation } from 'vscode-languageserver-protocol';
 import { listIndexableFiles } from '../server/src/index/walker';
 import { searchRequest } from '../server/src/protocol/lspExt';
-import { DEFAULT_MODEL, LspServer, copyRealCode } from './helpers/lspServer';
+import { DEFAULT_MODEL, type Event, LspServer, copyRealCode } from './helpers/lspServer';
 import { FIXTURES, tempDir, writeFile } from './helpers/workspace';
 
 const LINK = /\[([^\]]+)\]\((file:\/\/[^)#]+)#L(\d+)\)/g;
@@ -205,11 +205,54 @@ describe('language server over stdio (shipped model, real code)', () => {
     assert.equal(nested.files, 1);
   });
 
-  test('a failing request is an error response with the reason and the server keeps answering', async () => {
+  /** The request fails with InvalidParams and exactly this message. */
+  const invalid = (method: string, params: unknown, message: string) =>
+    assert.rejects(s.conn.sendRequest(method, params), (e: ResponseError) => {
+      assert.deepEqual({ code: e.code, message: e.message }, { code: ErrorCodes.InvalidParams, message }, `${method} ${JSON.stringify(params)}`);
+      return true;
+    });
+
+  test('params of the wrong type or out of range are InvalidParams naming the field, and the server keeps answering', async () => {
     await s.ready();
-    await assert.rejects(s.conn.sendRequest(searchRequest, { query: 'x', mode: 'bogus' as never }), /unknown search mode bogus/);
+    const search = 'semcode/search';
+    await invalid(search, { query: 'x', k: 'abc' }, 'k must be an integer from 1 to 200, not "abc"');
+    await invalid(search, { query: 'x', k: -1 }, 'k must be an integer from 1 to 200, not -1');
+    await invalid(search, { query: 'x', k: 2.5 }, 'k must be an integer from 1 to 200, not 2.5');
+    await invalid(search, { query: 'x', k: 201 }, 'k must be an integer from 1 to 200, not 201');
+    await invalid(search, { query: 'x', mode: 'bogus' }, 'mode must be one of hybrid, vector, text, not "bogus"');
+    await invalid(search, { query: 'x', glob: 123 }, 'glob must be a string, not 123');
+    await invalid(search, { query: 'x', language: {} }, 'language must be a string, not {}');
+    await invalid(search, { k: 3 }, 'query is missing: it must be a string');
+    await invalid(search, { query: ['x'], k: 0 }, 'query must be a string, not ["x"]; k must be an integer from 1 to 200, not 0');
+    await invalid(search, null, 'params must be an object, not null');
+    await invalid('workspace/symbol', { query: 5 }, 'query must be a string, not 5');
+    await invalid(
+      'textDocument/hover',
+      { textDocument: { uri: 5 }, position: { line: -1, character: 0 } },
+      'textDocument.uri must be a string, not 5; position.line must be an integer from 0 up, not -1',
+    );
+    await invalid('textDocument/hover', { textDocument: { uri: uri('lib/flat/index.js') } }, 'position is missing: it must be an object');
+    // A notification cannot be answered: the server logs why it dropped it.
+    const since = s.now;
+    await s.conn.sendNotification('workspace/didChangeWatchedFiles', { changes: 5 });
+    const dropped = await s.waitFor((e): e is Extract<Event, { kind: 'log' }> => e.kind === 'log' && /didChangeWatchedFiles/.test(e.message), since);
+    assert.equal(dropped.message, 'workspace/didChangeWatchedFiles ignored: changes must be a list, not 5');
     const r = await s.conn.sendRequest(searchRequest, { query: 'queue worker concurrency', k: 2 });
     assert.equal(r.items.length, 2);
+  });
+
+  test('an invalid glob is InvalidParams saying why, before any SQL; a valid one filters', async () => {
+    await s.ready();
+    await invalid('semcode/search', { query: 'camel case', glob: '[z-a]' }, 'invalid glob "[z-a]": the range z-a is reversed');
+    await invalid('semcode/search', { query: 'camel case', glob: '[]' }, 'invalid glob "[]": [] is an empty character class');
+    const r = await s.conn.sendRequest(searchRequest, { query: 'camel case', glob: 'lib/[c-d]*/**', k: 5 });
+    assert.ok(r.items.length > 0 && r.items.every((i) => /^lib\/[cd]/.test(i.path)), JSON.stringify(r.items.map((i) => i.path)));
+  });
+
+  test('a query with no words answers no items and says why; workspace/symbol answers an empty list', async () => {
+    await s.ready();
+    assert.deepEqual(await s.conn.sendRequest(searchRequest, { query: '  !!! ' }), { items: [], message: 'the query has no words to search for' });
+    assert.deepEqual(await symbols('  !!! '), []);
   });
 
   test('a restart on the same index re-embeds nothing', async () => {

@@ -96,7 +96,9 @@ export class SearchPalette {
       try {
         const res = await this.client.sendRequest(searchRequest, { query, k: RESULTS }, cts.token);
         if (cts.token.isCancellationRequested) return;
-        qp.items = res.items.length ? res.items.map(toPick) : [{ label: '$(info) Nothing indexed matches this description', alwaysShow: true }];
+        // No items with a message (a query with no words) is an answer, said as one: not an error, not "no match".
+        const empty = res.message ?? 'Nothing indexed matches this description';
+        qp.items = res.items.length ? res.items.map(toPick) : [{ label: `$(info) ${empty}`, alwaysShow: true }];
         qp.title = res.indexing ? `${TITLE} (indexing: results cover what is indexed so far)` : TITLE;
       } catch (err) {
         if (cts.token.isCancellationRequested) return;

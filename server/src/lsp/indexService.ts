@@ -23,6 +23,8 @@ const WATCH_JOB_CHUNKS = 16;
 const PROGRESS_MIN_PATHS = 50;
 /** URIs listed in semcode/indexed. */
 const MAX_LISTED = 1000;
+/** The status once no run is going on while a folder's last full run did not finish (cancelled, failed, killed). */
+export const INCOMPLETE_MESSAGE = 'index incomplete: re-index to finish it';
 
 export interface IndexServiceHost {
   engine(): Promise<Engine>;
@@ -36,6 +38,8 @@ export interface IndexServiceHost {
   error(msg: string): void;
   /** a run was refused because the index was built with another model than the configured one */
   modelMismatch(e: SemcodeError): void;
+  /** a run could not open the embedded database: another process holds its lock */
+  dbLocked(e: SemcodeError): void;
   /** a standing warning for the status once a run succeeds (e.g. a declined rebuild), or null */
   advisory(): string | null;
 }
@@ -189,10 +193,11 @@ export class IndexService {
       queue: this.queuedPaths() + (paths?.length ?? 0),
     });
     const started = performance.now();
+    let opened: Engine | null = null;
     try {
       await this.gate();
       if (ac.signal.aborted) throw new SemcodeError('usage', 'indexing cancelled');
-      const engine = await this.host.engine();
+      const engine = (opened = await this.host.engine());
       const embedder = await engine.configuredEmbedder();
       status.set({ model: embedder.modelId, backend: embedder.backend, dimension: embedder.dimension });
       const before = status.current.chunks;
@@ -237,11 +242,12 @@ export class IndexService {
           (summary.hnswBuilt ? ` (vector index built in ${summary.timings.hnsw.toFixed(1)} s)` : ''),
       );
       const more = this.hasQueued();
-      const advisory = this.host.advisory();
+      // A watcher run succeeding does not finish a full run that stopped early: that stays a warning.
+      const warnings = [this.host.advisory(), !more && counts.incomplete ? INCOMPLETE_MESSAGE : null].filter((w) => w !== null);
       status.set({
-        health: advisory ? 'warning' : 'ok',
+        health: warnings.length ? 'warning' : 'ok',
         quiescent: !more,
-        message: more ? 'indexing' : (advisory ?? undefined),
+        message: more ? 'indexing' : warnings.join('; ') || undefined,
         model: summary.modelId,
         dimension: summary.dimension,
         backend: engine.activeEmbedder?.backend ?? null,
@@ -256,10 +262,12 @@ export class IndexService {
       const more = this.hasQueued();
       if (ac.signal.aborted) {
         this.host.log(`indexing cancelled after ${((performance.now() - started) / 1000).toFixed(2)} s`);
+        // Cancelled before it reached the database, the run left the index as it was.
+        const incomplete = !more && opened !== null && (await this.incomplete(opened));
         status.set({
           health: status.current.health === 'error' ? 'error' : 'warning',
           quiescent: !more,
-          message: 'indexing cancelled; run Semcode: Reindex to finish it',
+          message: incomplete ? `indexing cancelled; ${INCOMPLETE_MESSAGE}` : 'indexing cancelled; run Semcode: Reindex to finish it',
           queue: this.queuedPaths(),
           percent: undefined,
         });
@@ -269,6 +277,7 @@ export class IndexService {
       this.host.error(`indexing failed: ${msg}`);
       status.set({ health: 'error', quiescent: !more, message: msg, lastError: msg, queue: this.queuedPaths(), percent: undefined });
       if (isSemcodeError(e, 'model_mismatch')) this.host.modelMismatch(e);
+      if (isSemcodeError(e, 'db_locked')) this.host.dbLocked(e);
       throw e;
     } finally {
       cancelSub?.dispose();
@@ -277,15 +286,27 @@ export class IndexService {
     }
   }
 
-  private async counts(engine: Engine): Promise<{ files: number; chunks: number }> {
+  /** Files and chunks of the workspace's indexes, and whether one of them has a full run that never finished. */
+  private async counts(engine: Engine): Promise<{ files: number; chunks: number; incomplete: boolean }> {
     let files = 0;
     let chunks = 0;
+    let incomplete = false;
     for (const { codebase } of await engine.indexedCodebases([...this.host.roots()])) {
       const c = await engine.store.quickCounts(codebase.id);
       files += c.files;
       chunks += c.chunks;
+      incomplete ||= codebase.incomplete;
     }
-    return { files, chunks };
+    return { files, chunks, incomplete };
+  }
+
+  /** A workspace folder's index has a full run that never finished; false when that cannot be read now. */
+  private async incomplete(engine: Engine): Promise<boolean> {
+    try {
+      return (await engine.indexedCodebases([...this.host.roots()])).some((c) => c.codebase.incomplete);
+    } catch {
+      return false;
+    }
   }
 }
 

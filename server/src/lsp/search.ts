@@ -1,23 +1,31 @@
-/** semcode/search over the workspace folders indexed so far. */
-import { SemcodeError } from '../errors';
+/** semcode/search over the workspace folders indexed so far (params already checked: params.ts). */
+import { SemcodeError, isSemcodeError } from '../errors';
 import type { Engine } from '../engine';
+import type { SearchHit } from '../search/search';
 import type { SearchParams, SearchResult } from '../protocol/lspExt';
 import { fileUri } from './paths';
 
 export async function searchWorkspace(engine: Engine, roots: readonly string[], params: SearchParams, indexing: boolean): Promise<SearchResult> {
-  if (typeof params?.query !== 'string') throw new SemcodeError('usage', 'semcode/search needs a query string');
+  const marked = indexing ? { indexing: true } : {};
   const indexed = await engine.indexedCodebases([...roots]);
   if (!indexed.length) {
     // While the first index is being built there is nothing to search yet: say so instead of failing.
-    if (indexing) return { items: [], indexing: true };
+    if (indexing) return { items: [], ...marked };
     throw new SemcodeError('not_indexed', roots.length ? 'the workspace is not indexed yet; run Semcode: Reindex' : 'no workspace folder is open');
   }
   const given = new Map(indexed.map((c) => [c.codebase.root, c.root]));
-  const hits = await engine.searchCodebases(
-    indexed.map((c) => c.codebase),
-    params.query,
-    { k: params.k, mode: params.mode, glob: params.glob, language: params.language },
-  );
+  let hits: SearchHit[];
+  try {
+    hits = await engine.searchCodebases(
+      indexed.map((c) => c.codebase),
+      params.query,
+      { k: params.k, mode: params.mode, glob: params.glob, language: params.language },
+    );
+  } catch (e) {
+    // Nothing to search for (empty, or only punctuation) is an answer with the reason, not a failure.
+    if (isSemcodeError(e, 'empty_query')) return { items: [], message: e.message, ...marked };
+    throw e;
+  }
   return {
     items: hits.map((h) => ({
       uri: fileUri(given.get(h.root) ?? h.root, h.path),
@@ -30,6 +38,6 @@ export async function searchWorkspace(engine: Engine, roots: readonly string[], 
       score: h.score,
       snippet: h.snippet,
     })),
-    ...(indexing ? { indexing: true } : {}),
+    ...marked,
   };
 }

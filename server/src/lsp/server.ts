@@ -29,6 +29,17 @@ import { EngineHolder } from './engineHolder';
 import { guarded } from './errors';
 import { relatedHover } from './hover';
 import { IndexService } from './indexService';
+import { LockRetry } from './lockRetry';
+import {
+  didChangeWatchedFilesParams,
+  didSaveParams,
+  hoverParams,
+  parseParams,
+  searchParams,
+  validated,
+  workspaceFoldersChange,
+  workspaceSymbolParams,
+} from './params';
 import { uriToPath } from './paths';
 import { searchWorkspace } from './search';
 import { diffSettings, normalizeSettings } from './settings';
@@ -56,7 +67,20 @@ const index = new IndexService({
   log,
   error: logError,
   modelMismatch: (e) => void askRebuild(e.message),
+  dbLocked: () => lockRetry.start(),
   advisory: () => (declined !== null ? DECLINED_MESSAGE : null),
+});
+
+// Another process holds the embedded database: open it once that process lets go, then index as usual.
+const lockRetry = new LockRetry({
+  open: () => engines.get(),
+  stillLocked: (e) => {
+    if (status.current.lastError !== e.message) status.set({ health: 'error', message: e.message, lastError: e.message });
+  },
+  unlocked: () => {
+    log('the index database is free again: indexing');
+    index.full(roots).catch(() => {});
+  },
 });
 
 const router = new ChangeRouter({
@@ -122,6 +146,7 @@ async function modelDiffers(next: SemcodeSettings): Promise<boolean> {
 /** Forgets the index and builds it again with the settings as they are now. */
 async function rebuild(): Promise<void> {
   declined = null;
+  lockRetry.stop();
   await index.stop();
   await engines.reopen(settings);
   await index.full(roots, true);
@@ -137,6 +162,7 @@ async function applySettings(raw: unknown): Promise<void> {
   router.reset();
   if (change.database || change.backend) {
     // Another database (or backend): a new engine; the model setting rides along only if it is unchanged.
+    lockRetry.stop();
     await index.stop();
     await engines.reopen(modelChanged ? { ...next, model: engines.settings.model } : next);
     log('settings changed: database or backend; reopening the index');
@@ -227,39 +253,64 @@ connection.onDidChangeConfiguration((params) => {
   });
 });
 
-connection.onDidChangeWatchedFiles((params) => {
-  const paths = params.changes.map((c) => uriToPath(c.uri)).filter((p): p is string => p !== null);
-  batcher.add(paths);
-});
+/** A notification cannot be answered: one whose params are wrong is logged and dropped. */
+function notified<P>(name: string, handle: (params: P) => void): (params: P) => void {
+  return (params) => {
+    try {
+      handle(params);
+    } catch (e) {
+      logError(`${name} ignored: ${errorMessage(e)}`);
+    }
+  };
+}
 
-connection.onDidSaveTextDocument((params) => {
-  const p = uriToPath(params.textDocument.uri);
-  if (p) batcher.add([p]);
-});
+connection.onDidChangeWatchedFiles(
+  notified('workspace/didChangeWatchedFiles', (params) => {
+    const { changes } = parseParams(didChangeWatchedFilesParams, params);
+    batcher.add(changes.map((c) => uriToPath(c.uri)).filter((p): p is string => p !== null));
+  }),
+);
+
+connection.onDidSaveTextDocument(
+  notified('textDocument/didSave', (params) => {
+    const p = uriToPath(parseParams(didSaveParams, params).textDocument.uri);
+    if (p) batcher.add([p]);
+  }),
+);
 
 /** Multi-root: an added folder is indexed; a removed one is no longer searched (its index is kept). */
 function watchFolders(): void {
-  connection.workspace.onDidChangeWorkspaceFolders((event) => {
-    const added = event.added.map((f) => uriToPath(f.uri)).filter((p): p is string => p !== null && !roots.includes(p));
-    const removed = new Set(event.removed.map((f) => uriToPath(f.uri)));
-    roots = [...roots.filter((r) => !removed.has(r)), ...added];
-    router.reset();
-    if (added.length) index.full(added).catch(() => {});
-  });
+  connection.workspace.onDidChangeWorkspaceFolders(
+    notified('workspace/didChangeWorkspaceFolders', (raw) => {
+      const event = parseParams(workspaceFoldersChange, raw);
+      const added = event.added.map((f) => uriToPath(f.uri)).filter((p): p is string => p !== null && !roots.includes(p));
+      const removed = new Set(event.removed.map((f) => uriToPath(f.uri)));
+      roots = [...roots.filter((r) => !removed.has(r)), ...added];
+      router.reset();
+      if (added.length) index.full(added).catch(() => {});
+    }),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // Requests
 
+// Each request's params are checked (params.ts) before anything opens the engine.
 connection.onRequest(
   searchRequest,
-  guarded('semcode/search', logError, async (params) => searchWorkspace(await engines.get(), roots, params, index.busy)),
+  guarded('semcode/search', logError, validated(searchParams, async (params) => searchWorkspace(await engines.get(), roots, params, index.busy))),
 );
 
-connection.onWorkspaceSymbol(guarded('workspace/symbol', logError, async (params) => workspaceSymbols(await engines.get(), roots, params.query)));
+connection.onWorkspaceSymbol(
+  guarded('workspace/symbol', logError, validated(workspaceSymbolParams, async (params) => workspaceSymbols(await engines.get(), roots, params.query))),
+);
 
 connection.onHover(
-  guarded('textDocument/hover', logError, async (params) => relatedHover(await engines.get(), roots, params.textDocument.uri, params.position)),
+  guarded(
+    'textDocument/hover',
+    logError,
+    validated(hoverParams, async (params) => relatedHover(await engines.get(), roots, params.textDocument.uri, params.position)),
+  ),
 );
 
 connection.onRequest(reindexRequest, guarded('semcode/reindex', logError, () => index.full(roots)));
@@ -275,6 +326,7 @@ connection.onRequest(resumeRequest, () => {
 connection.onRequest(cancelRequest, () => index.cancel());
 
 connection.onShutdown(async () => {
+  lockRetry.stop();
   batcher.dispose();
   await index.stop().catch(() => {});
   status.dispose();

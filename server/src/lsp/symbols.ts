@@ -6,6 +6,7 @@
  */
 import { type SymbolInformation, SymbolKind } from 'vscode-languageserver/node';
 import type { Engine } from '../engine';
+import { isSemcodeError } from '../errors';
 import { symbolsByName } from '../search/related';
 import { fileUri } from './paths';
 
@@ -52,8 +53,13 @@ export async function workspaceSymbols(engine: Engine, roots: readonly string[],
   const given = new Map(indexed.map((c) => [c.codebase.root, c.root]));
   const [byName, byMeaning] = await Promise.all([
     Promise.all(indexed.map(async (c) => (await symbolsByName(engine.db, c.codebase, q, NAME_LIMIT)).map((m) => ({ ...m, root: c.root })))),
-    engine.searchCodebases(indexed.map((c) => c.codebase), q, { k: SEMANTIC_K, mode: 'vector' }),
+    engine.searchCodebases(indexed.map((c) => c.codebase), q, { k: SEMANTIC_K, mode: 'vector' }).catch((e: unknown) => {
+      // A query without a word (only punctuation) matches no name and means nothing: no symbols.
+      if (isSemcodeError(e, 'empty_query')) return null;
+      throw e;
+    }),
   ]);
+  if (!byMeaning) return [];
   const names = byName.flat().sort((a, b) => a.rank - b.rank || (a.symbol?.length ?? 0) - (b.symbol?.length ?? 0));
   const found: Found[] = [];
   const seen = new Set<string>();

@@ -6,8 +6,10 @@ import { NotificationType, RequestType, RequestType0 } from 'vscode-languageserv
 
 export type SearchMode = 'hybrid' | 'vector' | 'text';
 
+/** Checked by the server (server/src/lsp/params.ts): a wrong value is InvalidParams naming it. */
 export interface SearchParams {
   query: string;
+  /** results wanted, 1 to 200 (default 10) */
   k?: number;
   mode?: SearchMode;
   glob?: string;
@@ -33,6 +35,8 @@ export interface SearchResult {
   items: SearchResultItem[];
   /** the index is still being built or updated: results cover what is indexed so far */
   indexing?: boolean;
+  /** why there are no items when that is not a failure, e.g. "the query has no words to search for" */
+  message?: string;
 }
 
 export const searchRequest = new RequestType<SearchParams, SearchResult, void>('semcode/search');
