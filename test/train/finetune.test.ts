@@ -279,7 +279,9 @@ describe('semcode train CLI', () => {
     // Indexed in-process (as `semcode index --model` does), to spare two CLI start-ups.
     const engine = await Engine.open({ db: { dir: dbDir }, model: weak });
     try {
-      await engine.index({ roots: [SMALL, MEDIUM] });
+      // Two runs: SMALL lies inside MEDIUM, and one run takes nested roots once.
+      await engine.index({ roots: [SMALL] });
+      await engine.index({ roots: [MEDIUM] });
     } finally {
       await engine.close();
     }
