@@ -13,6 +13,7 @@ import { cancelRequest, pauseRequest, reindexRequest, resumeRequest, searchReque
 import { IndexStore } from '../server/src/store/indexStore';
 import { openDb } from '../server/src/store/open';
 import { DEFAULT_MODEL, type Event, LspServer, copyRealCode } from './helpers/lspServer';
+import { createTestDatabase } from './helpers/pg';
 import { FIXTURES, tempDir, testModel, writeFile } from './helpers/workspace';
 
 type ProgressEvent = Extract<Event, { kind: 'progress' }>;
@@ -298,5 +299,40 @@ describe('language server: failures and several folders', () => {
     const flat = await s.conn.sendRequest(searchRequest, { query: 'flatten a nested object', k: 20 });
     assert.ok(flat.items.some((i) => i.uri.startsWith(pathToFileURL(c).toString())));
     assert.ok(flat.items.every((i) => !i.uri.startsWith(pathToFileURL(b).toString())), 'a removed folder is not searched');
+  });
+});
+
+describe('language server on postgres: a codebase another process is indexing', () => {
+  const work = tempDir('lsp-lease');
+  const root = copyRealCode(join(work.dir, 'project'), ['camelcase/index.js', 'decamelize/index.js']);
+  let made: { url: string; drop(): Promise<void> } | undefined;
+  let s: LspServer | undefined;
+  after(async () => {
+    await s?.stop();
+    await made?.drop();
+    work.cleanup();
+  });
+
+  test('a re-index waits for the other run, says who it waits for, and runs once it ends', async () => {
+    made = await createTestDatabase('semcode_lsp_lease');
+    s = await LspServer.start({ roots: [root], initializationOptions: { model: DEFAULT_MODEL, databaseUrl: made.url } });
+    await s.ready();
+    // What `semcode index` on another machine holds for the whole of its run.
+    const db = await openDb({ url: made.url });
+    try {
+      const cb = (await new IndexStore(db).codebase(realpathSync(root)))!;
+      const lease = await new IndexStore(db).leaseForIndexing(cb, 'semcode index, pid 4242 on elsewhere');
+      const since = s.now;
+      let done = false;
+      const reindex = s.conn.sendRequest(reindexRequest).then(() => (done = true));
+      const waiting = await s.waitStatus((st) => /^waiting: .*being indexed by semcode index, pid 4242 on elsewhere/.test(st.message ?? ''), since);
+      assert.equal(waiting.quiescent, false);
+      assert.equal(done, false, 'the run waits while the lease is held');
+      await lease.release();
+      await reindex;
+      await s.ready(since);
+    } finally {
+      await db.close();
+    }
   });
 });

@@ -65,6 +65,9 @@ test('settings: wrong types are dropped with a warning, empty strings are unset,
   assert.deepEqual(settings, { databaseDir: '/tmp/x' });
   assert.equal(warnings.length, 3);
   assert.deepEqual(normalizeSettings({ backend: 'wasm', maxFileSize: 2048.7, ignore: ['a', ''] }).settings, { backend: 'wasm', maxFileSize: 2048, ignore: ['a'] });
+  assert.deepEqual(normalizeSettings({ followExternalLinks: true }).settings, { followExternalLinks: true });
+  assert.match(normalizeSettings({ followExternalLinks: 'yes' }).warnings.join(), /followExternalLinks must be true or false/);
+  assert.equal(diffSettings({}, { followExternalLinks: true }).walk, true, 'following outside links changes which files are indexed');
   assert.deepEqual(diffSettings({ model: 'a' }, { model: 'a', ignore: ['x'] }), { model: false, database: false, backend: false, walk: true });
   assert.deepEqual(diffSettings({ databaseDir: '/a' }, { databaseUrl: 'postgres://h/db', model: 'm' }), { model: true, database: true, backend: false, walk: false });
 });

@@ -210,6 +210,9 @@ export class IndexService {
         walk: this.host.walk(),
         signal: ac.signal,
         gate: this.gate,
+        // A CLI run (or another editor on the same PostgreSQL) holds the codebase: wait for it, don't fail.
+        waitForLease: true,
+        onBusy: (holder) => status.set({ message: `waiting: ${holder}` }),
         jobChunks: kind === 'full' ? FULL_JOB_CHUNKS : WATCH_JOB_CHUNKS,
         onFile: (f) => {
           if (f.deleted) {

@@ -60,7 +60,7 @@ let engines = new EngineHolder({});
 const index = new IndexService({
   engine: () => engines.get(),
   roots: () => roots,
-  walk: () => ({ maxFileSize: settings.maxFileSize, ignorePatterns: settings.ignore }),
+  walk: () => ({ maxFileSize: settings.maxFileSize, ignorePatterns: settings.ignore, followExternalLinks: settings.followExternalLinks }),
   status,
   createProgress: () => connection.window.createWorkDoneProgress(),
   indexed: (p) => void connection.sendNotification(indexedNotification, p).catch(() => {}),
@@ -86,6 +86,7 @@ const lockRetry = new LockRetry({
 const router = new ChangeRouter({
   roots: () => roots,
   ignorePatterns: () => settings.ignore ?? [],
+  followExternalLinks: () => !!settings.followExternalLinks,
   excluded: () => (settings.databaseDir && !settings.databaseUrl ? [resolve(settings.databaseDir)] : []),
 });
 const batcher = new ChangeBatcher((paths) => void routeChanges(paths));

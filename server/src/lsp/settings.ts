@@ -31,6 +31,10 @@ export function normalizeSettings(raw: unknown): NormalizedSettings {
     if (typeof r.maxFileSize === 'number' && Number.isFinite(r.maxFileSize) && r.maxFileSize > 0) out.maxFileSize = Math.trunc(r.maxFileSize);
     else warnings.push(`semcode.maxFileSize must be a positive number of bytes, got ${JSON.stringify(r.maxFileSize)}; using the default`);
   }
+  if (r.followExternalLinks !== undefined && r.followExternalLinks !== null) {
+    if (typeof r.followExternalLinks === 'boolean') out.followExternalLinks = r.followExternalLinks;
+    else warnings.push(`semcode.followExternalLinks must be true or false, got ${JSON.stringify(r.followExternalLinks)}; using false`);
+  }
   const backend = str(r.backend);
   if (backend === 'cpu' || backend === 'wasm') out.backend = backend;
   else if (backend && backend !== 'auto') warnings.push(`semcode.backend must be cpu or wasm, got ${JSON.stringify(backend)}; using the default`);
@@ -53,6 +57,9 @@ export function diffSettings(a: SemcodeSettings, b: SemcodeSettings): SettingsCh
     model: (a.model ?? '') !== (b.model ?? ''),
     database: (a.databaseUrl ?? '') !== (b.databaseUrl ?? '') || (a.databaseDir ?? '') !== (b.databaseDir ?? ''),
     backend: (a.backend ?? '') !== (b.backend ?? ''),
-    walk: JSON.stringify(a.ignore ?? []) !== JSON.stringify(b.ignore ?? []) || (a.maxFileSize ?? 0) !== (b.maxFileSize ?? 0),
+    walk:
+      JSON.stringify(a.ignore ?? []) !== JSON.stringify(b.ignore ?? []) ||
+      (a.maxFileSize ?? 0) !== (b.maxFileSize ?? 0) ||
+      !!a.followExternalLinks !== !!b.followExternalLinks,
   };
 }

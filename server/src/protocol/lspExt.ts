@@ -110,4 +110,6 @@ export interface SemcodeSettings {
   ignore?: string[];
   maxFileSize?: number;
   backend?: 'cpu' | 'wasm';
+  /** follow symbolic links whose target is outside the workspace folder (default: skip them) */
+  followExternalLinks?: boolean;
 }
