@@ -20,6 +20,8 @@ export type ErrorCode =
   /** another process is indexing the same codebase: writes are serialized per codebase */
   | 'index_busy'
   | 'io_error'
+  /** the disk holding the index filled up: "no space left on DIR (N MB free)"; the index keeps what was committed */
+  | 'disk_full'
   /** `semcode train`: fewer real (doc → code) pairs than fine-tuning needs; never padded with synthetic ones */
   | 'insufficient_training_data'
   /** `semcode train`: the codebase's model is not a Semcode static model, so it cannot be fine-tuned */

@@ -60,7 +60,7 @@ function checkRuntimeModules(extPath) {
   const script = `
     const { createRequire } = require('node:module');
     const req = createRequire(${JSON.stringify(join(extPath, 'dist/server.js'))});
-    const mods = ['onnxruntime-node', 'onnxruntime-web', '@huggingface/transformers', '@electric-sql/pglite', '@electric-sql/pglite-pgvector', 'sharp'];
+    const mods = ['onnxruntime-node', 'onnxruntime-web', '@huggingface/transformers', '@electric-sql/pglite', '@electric-sql/pglite/nodefs', '@electric-sql/pglite-pgvector', 'sharp'];
     for (const m of mods) req(m);
     // the embedding worker import()s transformers.js: its ESM build must be there too
     import(req.resolve('@huggingface/transformers').replace(/\\.cjs$/, '.mjs')).then(() => process.exit(0), (e) => { console.error(e.message); process.exit(1); });`;

@@ -71,7 +71,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   let engine: Engine | null = null;
   try {
-    const cfg = engineConfig(values);
+    const cfg = engineConfig(values, command === 'index');
     const run = async () => {
       engine = await Engine.open(cfg);
       return engine;
@@ -131,12 +131,13 @@ function warnIncomplete(codebases: { root: string; incomplete: boolean }[]): voi
   }
 }
 
-function engineConfig(v: Values): EngineConfig {
+/** Only `index` creates an embedded database: elsewhere a mistyped --db-dir is "no index at …", not a new one. */
+function engineConfig(v: Values, create: boolean): EngineConfig {
   if (v.db && v['db-dir']) throw new UsageError('--db and --db-dir are exclusive');
   if (v.db && !isPostgresUrl(v.db)) throw new UsageError(`--db takes a postgres:// URL (for a directory use --db-dir): ${v.db}`);
   if (v.backend && v.backend !== 'cpu' && v.backend !== 'wasm') throw new UsageError(`--backend is cpu or wasm, not ${v.backend}`);
   return {
-    db: v.db ? { url: v.db } : { dir: v['db-dir'] },
+    db: v.db ? { url: v.db } : { dir: v['db-dir'], create },
     model: v.model,
     backend: v.backend as Backend | undefined,
   };

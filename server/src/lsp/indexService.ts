@@ -40,6 +40,8 @@ export interface IndexServiceHost {
   modelMismatch(e: SemcodeError): void;
   /** a run could not open the embedded database: another process holds its lock */
   dbLocked(e: SemcodeError): void;
+  /** the embedded database stopped (a full disk): it must be opened again, which recovers it, before any use */
+  dbStopped(e: SemcodeError): void;
   /** a standing warning for the status once a run succeeds (e.g. a declined rebuild), or null */
   advisory(): string | null;
 }
@@ -281,6 +283,7 @@ export class IndexService {
       status.set({ health: 'error', quiescent: !more, message: msg, lastError: msg, queue: this.queuedPaths(), percent: undefined });
       if (isSemcodeError(e, 'model_mismatch')) this.host.modelMismatch(e);
       if (isSemcodeError(e, 'db_locked')) this.host.dbLocked(e);
+      if (isSemcodeError(e, 'disk_full')) this.host.dbStopped(e);
       throw e;
     } finally {
       cancelSub?.dispose();

@@ -68,6 +68,9 @@ const index = new IndexService({
   error: logError,
   modelMismatch: (e) => void askRebuild(e.message),
   dbLocked: () => lockRetry.start(),
+  // The stopped PGlite instance answers nothing more; the next request opens the directory again
+  // (PostgreSQL's crash recovery keeps every committed file) once there is room.
+  dbStopped: () => void engines.reopen(engines.settings),
   advisory: () => (declined !== null ? DECLINED_MESSAGE : null),
 });
 

@@ -1,5 +1,7 @@
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { SemcodeError } from '../errors';
+import { diskFullError, errnoReason } from './diskErrors';
 
 /**
  * An exclusive, pid-stamped lock file. PGlite is one process's database: a second process opening the
@@ -17,12 +19,14 @@ export class DirLock {
   static acquire(file: string, what: string): DirLock {
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        const fd = openSync(file, 'wx');
-        writeSync(fd, String(process.pid));
-        closeSync(fd);
+        writeLock(file);
         return new DirLock(file);
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ENOSPC' || code === 'EDQUOT') throw diskFullError(dirname(file), code);
+        if (code !== 'EEXIST') {
+          throw new SemcodeError('io_error', `cannot write the index directory ${dirname(file)}: ${errnoReason(e)}`, { cause: e });
+        }
         const pid = Number.parseInt(safeRead(file), 10);
         if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
           throw new SemcodeError('db_locked', `${what} is in use by pid ${pid} (lock file ${file})`);
@@ -48,6 +52,23 @@ export class DirLock {
       /* already gone */
     }
   }
+}
+
+/** Creates the lock file with this process's pid; a file it could not finish is removed. */
+function writeLock(file: string): void {
+  const fd = openSync(file, 'wx');
+  try {
+    writeSync(fd, String(process.pid));
+  } catch (e) {
+    closeSync(fd);
+    try {
+      unlinkSync(file);
+    } catch {
+      /* gone already */
+    }
+    throw e;
+  }
+  closeSync(fd);
 }
 
 function safeRead(file: string): string {

@@ -11,6 +11,11 @@ export interface DbTarget {
   /** PGlite directory; defaults to the per-user state directory */
   dir?: string;
   pool?: PoolOptions;
+  /**
+   * Create the embedded database when the directory holds none (default true). `false` (status, search):
+   * a directory without one is `not_indexed` "no index at DIR", and nothing is created, not even the directory.
+   */
+  create?: boolean;
 }
 
 /** `${XDG_CACHE_HOME:-~/.cache}/semcode`: never inside the indexed folder unless asked. */
@@ -25,7 +30,7 @@ export function isPostgresUrl(s: string): boolean {
 
 /** Opens the database named by the target and brings its schema up to date. */
 export async function openDb(target: DbTarget): Promise<Db> {
-  const db: Db = target.url ? await PgPoolDb.open(target.url, target.pool) : await PgliteDb.open(target.dir ?? defaultDbDir());
+  const db: Db = target.url ? await PgPoolDb.open(target.url, target.pool) : await PgliteDb.open(target.dir ?? defaultDbDir(), { create: target.create });
   try {
     await migrate(db);
   } catch (e) {

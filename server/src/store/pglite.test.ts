@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PgliteDb, sharedBuffersMb } from './pglite';
+import { PgliteDb, describeError, sharedBuffersMb } from './pglite';
 
 test('PGlite’s buffer cache follows the database size in 64 MB steps, between 128 and 512 MB', () => {
   const dir = mkdtempSync(join(tmpdir(), 'semcode-buffers-'));
@@ -38,4 +38,15 @@ test('an embedded database keeps at most 256 MB of WAL and PGlite’s other defa
     await db.close();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('what PGlite throws reads as one line: Emscripten’s errno objects by name, never "[object Object]"', () => {
+  assert.equal(describeError({ name: 'ErrnoError', errno: 51 }), 'file system error ENOSPC (no space left on device)');
+  assert.equal(describeError({ name: 'ErrnoError', errno: 69 }), 'file system error EROFS (read-only file system)');
+  assert.equal(describeError({ name: 'ErrnoError', errno: 4242 }), 'file system error errno 4242');
+  assert.equal(describeError(new Error('relation "x" does not exist')), 'relation "x" does not exist');
+  assert.equal(describeError({ message: 'a message' }), 'a message');
+  assert.equal(describeError({ status: 3 }), '{"status":3}');
+  assert.equal(describeError(Object.create(null)), 'unexpected object thrown');
+  assert.equal(describeError('text'), 'text');
 });

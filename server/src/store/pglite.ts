@@ -1,28 +1,72 @@
-import { type Dirent, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { type Dirent, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
-import { SemcodeError, errorMessage } from '../errors';
+import { SemcodeError } from '../errors';
 import { type Db, type LeaseKey, type LeaseResult, type Queryable, type QueryResult, SESSION_SETTINGS } from './db';
+import { diskFullError, mkdirReason } from './diskErrors';
 import { LocalLeases } from './localLease';
 import { DirLock } from './lock';
+import { GuardedNodeFS } from './storageGuard';
 
 function pgliteError(e: unknown, location: string): SemcodeError {
   if (e instanceof SemcodeError) return e;
-  return new SemcodeError('db_error', `database error in ${location}: ${errorMessage(e)}`, { cause: e });
+  return new SemcodeError('db_error', `database error in ${location}: ${describeError(e)}`, { cause: e });
+}
+
+/** Emscripten's errno numbers (not the host's) for the errors its file system reports. */
+const EMSCRIPTEN_ERRNO: Record<number, string> = {
+  2: 'EACCES (permission denied)',
+  8: 'EBADF (bad file descriptor)',
+  19: 'EDQUOT (disk quota exceeded)',
+  20: 'EEXIST (file exists)',
+  22: 'EFBIG (file too large)',
+  28: 'EINVAL (invalid argument)',
+  29: 'EIO (input/output error)',
+  31: 'EISDIR (is a directory)',
+  33: 'EMFILE (too many open files)',
+  41: 'ENFILE (too many open files in system)',
+  44: 'ENOENT (no such file or directory)',
+  51: 'ENOSPC (no space left on device)',
+  54: 'ENOTDIR (not a directory)',
+  55: 'ENOTEMPTY (directory not empty)',
+  63: 'EPERM (operation not permitted)',
+  69: 'EROFS (read-only file system)',
+};
+
+/**
+ * One line for anything PGlite throws. Emscripten's file system throws `{ name: 'ErrnoError', errno }`, not
+ * an Error: printed as is it read "[object Object]".
+ */
+export function describeError(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  if (e && typeof e === 'object') {
+    const o = e as { name?: unknown; errno?: unknown; message?: unknown };
+    if (typeof o.errno === 'number') return `file system error ${EMSCRIPTEN_ERRNO[o.errno] ?? `errno ${o.errno}`}`;
+    if (typeof o.message === 'string' && o.message) return o.message;
+    try {
+      const json = JSON.stringify(e);
+      if (json && json !== '{}') return json;
+    } catch {
+      /* circular */
+    }
+    return `unexpected ${o.constructor?.name ?? 'object'} thrown`;
+  }
+  return String(e);
 }
 
 class PgliteQueryable implements Queryable {
   constructor(
     private readonly target: PGlite | Transaction,
-    private readonly location: string,
+    /** what a failure becomes (the database's own failure once it has stopped) */
+    private readonly fail: (e: unknown) => SemcodeError,
   ) {}
   async query<T>(sql: string, params?: unknown[]): Promise<QueryResult<T>> {
     try {
       const r = await this.target.query<T>(sql, params);
       return { rows: r.rows, affected: r.affectedRows ?? 0 };
     } catch (e) {
-      throw pgliteError(e, this.location);
+      throw this.fail(e);
     }
   }
 }
@@ -61,36 +105,58 @@ function directoryBytes(dir: string): number {
   return total;
 }
 
+export interface PgliteOpenOptions {
+  /** false: a directory that holds no database is `not_indexed` ("no index at DIR") and nothing is created */
+  create?: boolean;
+}
+
 export class PgliteDb implements Db {
   readonly kind = 'pglite' as const;
   private readonly q: PgliteQueryable;
+  /** null once closed, or once stopped by a fatal storage error: a stopped PGlite is never called again */
+  private pg: PGlite | null;
 
   private constructor(
-    private readonly pg: PGlite,
+    pg: PGlite,
     readonly location: string,
     private readonly lock: DirLock | null,
+    private readonly guard: GuardedNodeFS | null,
   ) {
-    this.q = new PgliteQueryable(pg, location);
+    this.pg = pg;
+    this.q = new PgliteQueryable(pg, (e) => this.failed(e));
   }
 
-  static async open(dir: string | null): Promise<PgliteDb> {
+  static async open(dir: string | null, opts: PgliteOpenOptions = {}): Promise<PgliteDb> {
     let lock: DirLock | null = null;
     let dataDir: string | undefined;
     let location = 'memory';
+    let fresh = false;
     if (dir !== null) {
       location = resolve(dir);
+      dataDir = join(location, 'pgdata');
+      if (opts.create === false && !existsSync(join(dataDir, 'PG_VERSION'))) {
+        throw new SemcodeError('not_indexed', `no index at ${location}`);
+      }
       try {
         mkdirSync(location, { recursive: true });
       } catch (e) {
-        throw new SemcodeError('io_error', `cannot create the index directory ${location}: ${errorMessage(e)}`);
+        throw new SemcodeError('io_error', `cannot create the index directory ${location}: ${mkdirReason(location, e)}`);
       }
       lock = DirLock.acquire(join(location, 'semcode.lock'), `the index database ${location}`);
-      dataDir = join(location, 'pgdata');
+      fresh = !existsSync(dataDir);
+      // PostgreSQL's own lock file, created but never written because the disk was full, stops every later
+      // start ("lock file postmaster.pid is empty"); the directory lock is ours, so no server is starting.
+      const pidFile = join(dataDir, 'postmaster.pid');
+      if (statSync(pidFile, { throwIfNoEntry: false })?.size === 0) rmSync(pidFile, { force: true });
     }
+    let guard: GuardedNodeFS | null = null;
+    let pg: PGlite | null = null;
     try {
       const buffers = dataDir ? sharedBuffersMb(join(dataDir, 'base')) : MIN_BUFFERS_MB;
-      const pg = await PGlite.create({
+      guard = dataDir ? new GuardedNodeFS(dataDir, location) : null;
+      pg = await PGlite.create({
         dataDir,
+        fs: guard ?? undefined,
         extensions: { vector },
         startParams: [
           ...PGlite.defaultStartParams,
@@ -104,31 +170,61 @@ export class PgliteDb implements Db {
         ],
       });
       await pg.exec(`CREATE EXTENSION IF NOT EXISTS vector; ${SESSION_SETTINGS}`);
-      return new PgliteDb(pg, location, lock);
+      return new PgliteDb(pg, location, lock, guard);
     } catch (e) {
+      const failure = startupError(e, location, guard);
+      if (pg && !guard?.failure) await pg.close().catch(() => {});
+      guard?.releaseFiles();
+      // A database this open began to create and could not finish is removed: a later open would take the
+      // half-written directory for a database.
+      if (fresh && dataDir) rmSync(dataDir, { recursive: true, force: true });
       lock?.release();
-      throw pgliteError(e, location);
+      throw failure;
     }
   }
 
   query<T>(sql: string, params?: unknown[]): Promise<QueryResult<T>> {
+    this.live();
     return this.q.query<T>(sql, params);
   }
 
   async exec(sql: string): Promise<void> {
+    const pg = this.live();
     try {
-      await this.pg.exec(sql);
+      await pg.exec(sql);
     } catch (e) {
-      throw pgliteError(e, this.location);
+      throw this.failed(e);
     }
   }
 
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    const pg = this.live();
     try {
-      return await this.pg.transaction((tx) => fn(new PgliteQueryable(tx, this.location)));
+      return await pg.transaction((tx) => fn(new PgliteQueryable(tx, (e) => this.failed(e))));
     } catch (e) {
-      throw pgliteError(e, this.location);
+      throw this.failed(e);
     }
+  }
+
+  private live(): PGlite {
+    if (this.pg) return this.pg;
+    throw this.guard?.failure ?? new SemcodeError('db_error', `the database in ${this.location} is closed`);
+  }
+
+  /** What a failed call throws: once the storage guard has stopped PGlite, its error, whatever surfaced. */
+  private failed(e: unknown): SemcodeError {
+    const failure = this.guard?.failure;
+    if (!failure) return pgliteError(e, this.location);
+    this.stop();
+    return failure;
+  }
+
+  /** Drops a stopped instance without a shutdown checkpoint: its files closed, the lock released. */
+  private stop(): void {
+    if (!this.pg) return;
+    this.pg = null;
+    this.guard?.releaseFiles();
+    this.lock?.release();
   }
 
   private readonly leases = new LocalLeases();
@@ -137,11 +233,32 @@ export class PgliteDb implements Db {
     return this.leases.tryLease(key, label);
   }
 
+  /** A stopped database closes quietly: its failure was thrown where it happened. */
   async close(): Promise<void> {
+    const pg = this.pg;
+    this.pg = null;
     try {
-      await this.pg.close();
+      await pg?.close();
     } finally {
       this.lock?.release();
     }
+    const failure = pg ? this.guard?.failure : null;
+    if (failure) {
+      // the shutdown checkpoint ran out of space: recovery replays it at the next open
+      this.guard!.releaseFiles();
+      throw failure;
+    }
   }
+}
+
+/** Why PGlite did not start, with PostgreSQL's own FATAL or PANIC line when it printed one. */
+function startupError(e: unknown, location: string, guard: GuardedNodeFS | null): SemcodeError {
+  if (guard?.failure) return guard.failure;
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return diskFullError(location, code);
+  const err = pgliteError(e, location);
+  if (guard?.lastFatal && !err.message.includes(guard.lastFatal)) {
+    return new SemcodeError(err.code, `${err.message} (${guard.lastFatal})`, { cause: e });
+  }
+  return err;
 }
