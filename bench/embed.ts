@@ -25,7 +25,7 @@ import { parseArgs } from 'node:util';
 import { openEmbedder } from '../server/src/embed/embedder';
 import { modelInput } from '../server/src/embed/input';
 import { createChunker } from '../server/src/index/chunker';
-import { importModel } from '../server/src/train/export';
+import { importModel } from '../server/src/model/export';
 
 const repo = resolve(__dirname, '..');
 const { values } = parseArgs({

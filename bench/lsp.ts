@@ -33,11 +33,11 @@ import { StreamMessageReader, StreamMessageWriter, createMessageConnection, type
 import { Engine } from '../server/src/engine';
 import { modelInput, sha256 } from '../server/src/embed/input';
 import { storedChunk } from '../server/src/index/indexer';
-import type { Chunk } from '../server/src/index/types';
+import type { Chunk } from '../server/src/chunk';
 import { type IndexedParams, type ServerStatus, indexedNotification, searchRequest, statusNotification } from '../server/src/protocol/lspExt';
 import { type FileWrite, vectorLiteral } from '../server/src/store/indexStore';
 import { sharedBuffersMb } from '../server/src/store/pglite';
-import { mulberry32 } from '../server/src/train/random';
+import { mulberry32 } from '../server/src/model/random';
 import { createTestDatabase } from '../test/helpers/pg';
 import { type BenchModel, type Corpus, type Dist, benchModel, buildCorpus, corpusSources, dbSettings, dist, prefixCorpus, readQueries } from './search';
 

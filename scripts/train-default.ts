@@ -20,11 +20,11 @@
 import { existsSync, readFileSync, statSync, readdirSync } from 'node:fs';
 import { availableParallelism, homedir } from 'node:os';
 import * as path from 'node:path';
-import { exportModel, asExported, tableBytes, SHIPPED_MODEL_MAX_BYTES, type TableDtype } from '../server/src/train/export';
+import { exportModel, asExported, tableBytes, SHIPPED_MODEL_MAX_BYTES, type TableDtype } from '../server/src/model/export';
 import { Bm25, mrrAt, recallAt } from '../server/src/train/metrics';
-import { queryTerms } from '../server/src/search/terms';
-import type { StaticModel } from '../server/src/train/staticModel';
-import { CodeTokenizer } from '../server/src/train/tokenizer';
+import { queryTerms } from '../server/src/text/terms';
+import type { StaticModel } from '../server/src/model/staticModel';
+import { CodeTokenizer } from '../server/src/model/tokenizer';
 import { train, formatProgress, TRAIN_DEFAULTS, type TrainPair } from '../server/src/train/trainer';
 import { eachArg } from './args';
 import { byLanguage, readJsonl, shuffled } from './corpus/pairRows';

@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { before, test } from 'node:test';
 import { GRAMMAR_FILES, MAX_CHUNK_CHARS, createChunker, languageForPath, type Chunker } from '../server/src/index/chunker';
-import type { Chunk } from '../server/src/index/types';
+import type { Chunk } from '../server/src/chunk';
 
 const FIXTURES = path.join(__dirname, 'fixtures', 'chunker');
 const fixture = (name: string): string => readFileSync(path.join(FIXTURES, name), 'utf8');

@@ -10,7 +10,7 @@ import { isSemcodeError } from '../server/src/errors';
 import type { Db } from '../server/src/store/db';
 import { type FileWrite, IndexStore, vectorLiteral } from '../server/src/store/indexStore';
 import { openDb } from '../server/src/store/open';
-import { searchText } from '../server/src/search/terms';
+import { searchText } from '../server/src/text/terms';
 import { BACKENDS } from './helpers/backends';
 import { openWithMigrations } from './helpers/oldSchema';
 import { createTestDatabase } from './helpers/pg';

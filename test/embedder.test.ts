@@ -11,9 +11,9 @@ import { availableBackends, openEmbedder, probeBackendsDetailed, workerOf, type 
 import { modelInput } from '../server/src/embed/input';
 import { findPackageRoot, hashModelFiles, resolveModel } from '../server/src/embed/modelResolve';
 import { createChunker } from '../server/src/index/chunker';
-import { exportModel, type TableDtype } from '../server/src/train/export';
-import { StaticModel, type Pooling } from '../server/src/train/staticModel';
-import { CodeTokenizer } from '../server/src/train/tokenizer';
+import { exportModel, type TableDtype } from '../server/src/model/export';
+import { StaticModel, type Pooling } from '../server/src/model/staticModel';
+import { CodeTokenizer } from '../server/src/model/tokenizer';
 import { writeBertModel, writeCorruptModel, writeWrongShapeModel } from './fixtures/tinyModel';
 
 const DIM = 24;

@@ -6,7 +6,7 @@ import type { Db } from '../server/src/store/db';
 import { type Codebase, type FileWrite, IndexStore, vectorLiteral } from '../server/src/store/indexStore';
 import { openDb } from '../server/src/store/open';
 import { type SearchHit, Searcher, candidateTerms } from '../server/src/search/search';
-import { searchText } from '../server/src/search/terms';
+import { searchText } from '../server/src/text/terms';
 import { BACKENDS } from './helpers/backends';
 import { unitVector } from './helpers/vectors';
 

@@ -4,7 +4,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { mulberry32 } from '../../server/src/train/random';
+import { mulberry32 } from '../../server/src/model/random';
 
 /** One JSON object per non-empty line. */
 export async function readJsonl<T>(file: string): Promise<T[]> {

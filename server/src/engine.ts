@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { SemcodeError, errorMessage } from './errors';
 import { type Backend, type Embedder, openEmbedder } from './embed/embedder';
-import { hashModelFiles, resolveModel } from './embed/modelResolve';
+import { hashModelFiles, recordedModelRef, resolveModel } from './embed/modelResolve';
 import { type Chunker, createChunker } from './index/chunker';
 import { distinctRoots } from './index/roots';
 import { Indexer, type IndexOptions, type IndexSummary, assertSameModel, rebuildCommand } from './index/indexer';
@@ -275,13 +275,4 @@ export class Engine {
     }
     return out;
   }
-}
-
-/**
- * What to open for a recorded model id: 'default' is the model shipped with this installation (never
- * SEMCODE_MODEL or a setting), 'path:/abs/dir' a local folder, anything else a hub id.
- */
-export function recordedModelRef(modelId: string): string {
-  if (modelId === 'default') return resolveModel(undefined, undefined, { env: {} }).dir;
-  return modelId.startsWith('path:') ? modelId.slice('path:'.length) : modelId;
 }

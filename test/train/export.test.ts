@@ -10,10 +10,10 @@ import { after, before, describe, test } from 'node:test';
 import { openEmbedder } from '../../server/src/embed/embedder';
 import { modelInput } from '../../server/src/embed/input';
 import { createChunker } from '../../server/src/index/chunker';
-import { SHIPPED_MODEL_MAX_BYTES, asExported, exportModel, fromHalf, importModel, tableBytes, toHalf, type TableDtype } from '../../server/src/train/export';
+import { SHIPPED_MODEL_MAX_BYTES, asExported, exportModel, fromHalf, importModel, tableBytes, toHalf, type TableDtype } from '../../server/src/model/export';
 import { minePairs } from '../../server/src/train/pairs';
-import { StaticModel, type Pooling } from '../../server/src/train/staticModel';
-import { CodeTokenizer } from '../../server/src/train/tokenizer';
+import { StaticModel, type Pooling } from '../../server/src/model/staticModel';
+import { CodeTokenizer } from '../../server/src/model/tokenizer';
 import { train } from '../../server/src/train/trainer';
 
 const repo = resolve(__dirname, '..', '..');

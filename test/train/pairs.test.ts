@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { createChunker, type Chunker } from '../../server/src/index/chunker';
-import type { Chunk } from '../../server/src/index/types';
+import type { Chunk } from '../../server/src/chunk';
 import { dedupePairs, docOf, minePairs, newMineStats, querySentences, splitByFile, splitBySource, type Pair } from '../../server/src/train/pairs';
 
 let chunker: Chunker;

@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { CLS_ID, CodeTokenizer, SEP_ID, UNK_ID, learnVocab, words } from '../../server/src/train/tokenizer';
+import { CLS_ID, CodeTokenizer, SEP_ID, UNK_ID, learnVocab, words } from '../../server/src/model/tokenizer';
 
 const repo = resolve(__dirname, '..', '..');
 

@@ -8,8 +8,8 @@ import { before, describe, test } from 'node:test';
 import { modelInput } from '../../server/src/embed/input';
 import { createChunker } from '../../server/src/index/chunker';
 import { dedupePairs, minePairs, splitBySource, type Pair } from '../../server/src/train/pairs';
-import { StaticModel } from '../../server/src/train/staticModel';
-import { CodeTokenizer } from '../../server/src/train/tokenizer';
+import { StaticModel } from '../../server/src/model/staticModel';
+import { CodeTokenizer } from '../../server/src/model/tokenizer';
 import { batchGradient, evaluate, train, type TrainPair, type TrainProgress } from '../../server/src/train/trainer';
 
 const repo = resolve(__dirname, '..', '..');

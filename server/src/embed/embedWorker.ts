@@ -381,7 +381,7 @@ export function vectorsComputedBy(dir: string, backend: Backend | undefined): Em
   return isStaticConfig(readJson(join(dir, 'config.json'), false)) ? 'static-js' : 'cpu';
 }
 
-/** config.json of a Semcode static model (server/src/train/export.ts configJSON). */
+/** config.json of a Semcode static model (server/src/model/export.ts configJSON). */
 function isStaticConfig(config: Record<string, unknown> | null): boolean {
   const s = config?.semcode;
   return !!s && typeof s === 'object' && (s as { kind?: unknown }).kind === 'static';

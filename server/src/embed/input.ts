@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Chunk } from '../index/types';
+import type { Chunk } from '../chunk';
 
 /**
  * The exact text given to the model for a chunk. The path is part of it (it helps retrieval noticeably),

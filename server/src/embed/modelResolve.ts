@@ -170,3 +170,12 @@ export async function hashModelFiles(dir: string): Promise<string> {
   }
   return h.digest('hex');
 }
+
+/**
+ * What to open for a recorded model id: 'default' is the model shipped with this installation (never
+ * SEMCODE_MODEL or a setting), 'path:/abs/dir' a local folder, anything else a hub id.
+ */
+export function recordedModelRef(modelId: string): string {
+  if (modelId === 'default') return resolveModel(undefined, undefined, { env: {} }).dir;
+  return modelId.startsWith('path:') ? modelId.slice('path:'.length) : modelId;
+}

@@ -1,6 +1,6 @@
 /**
  * The fast path for Semcode's own static models (config.json `semcode.kind = "static"`, written by
- * server/src/train/export.ts): CodeTokenizer.encode, a gather of the table rows, the graph's pooling and L2
+ * server/src/model/export.ts): CodeTokenizer.encode, a gather of the table rows, the graph's pooling and L2
  * normalisation, all in JavaScript. The ONNX graph of such a model is only a table lookup, so running it
  * through transformers.js costs a tokenizer written for general models, int64 tensors and a
  * [batch, seq, dim] output for nothing; this computes the same vectors (to ~1e-7; test/embedder.test.ts
@@ -15,8 +15,8 @@ import { isDeepStrictEqual } from 'node:util';
 import { join } from 'node:path';
 import { onnx } from 'onnx-proto';
 import { SemcodeError, errorMessage } from '../errors';
-import { TABLE_DTYPES, onnxModel, readExported, type ExportedFolder, type TableDtype } from '../train/export';
-import { POOLINGS, StaticModel, type Pooling } from '../train/staticModel';
+import { TABLE_DTYPES, onnxModel, readExported, type ExportedFolder, type TableDtype } from '../model/export';
+import { POOLINGS, StaticModel, type Pooling } from '../model/staticModel';
 
 export interface StaticTable {
   readonly dim: number;

@@ -25,7 +25,7 @@ import * as path from 'node:path';
 // require() rather than `import {}`: a bundler resolving an import statement picks the package's ESM build,
 // which relies on import.meta and breaks inside a CommonJS bundle (esbuild.mjs keeps it external today).
 const TreeSitter: typeof import('web-tree-sitter') = require('web-tree-sitter');
-import type { Chunk } from './types';
+import type { Chunk } from '../chunk';
 import {
   GRAMMAR_FILES,
   LANGUAGE_SPECS,

@@ -3,13 +3,13 @@ import { hostname } from 'node:os';
 import { SemcodeError, isSemcodeError } from '../errors';
 import { modelInput, sha256 } from '../embed/input';
 import { LocalQueue } from '../jobs/queue';
-import { searchText } from '../search/terms';
+import { searchText } from '../text/terms';
 import { resolve } from 'node:path';
 import type { Db, Lease } from '../store/db';
 import { defaultDbDir } from '../store/open';
 import { type Codebase, type FileWrite, IndexStore, type StoredChunk, vectorLiteral } from '../store/indexStore';
 import type { Chunker } from './chunker';
-import type { Chunk } from './types';
+import type { Chunk } from '../chunk';
 import { type SkipReason, type WalkOptions, Walker, coverPaths } from './walker';
 
 /** What the indexer needs from a model: the embedder and the identity recorded with the index. */

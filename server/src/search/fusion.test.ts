@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fuseScores, nameMatch } from './fusion';
-import { queryTerms } from './terms';
+import { queryTerms } from '../text/terms';
 
 const close = (a: number[], b: number[]) => a.length === b.length && a.every((x, i) => Math.abs(x - b[i]!) < 1e-12);
 const TEXT = { text: 0.2, name: 0 };

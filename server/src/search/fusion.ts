@@ -9,7 +9,7 @@
  * The name term is the strongest of the two: documentation and queries name what a function does in the
  * words of its name ("Returns the user by id" ~ `getUserById`), which BM25 over the whole chunk dilutes.
  */
-import { partsOf, stem, wordsOf } from './terms';
+import { partsOf, stem, wordsOf } from '../text/terms';
 
 export interface FusionWeights {
   /** weight of the BM25 score normalised by the query's best */

@@ -5,7 +5,7 @@
  */
 import type { Queryable } from '../store/db';
 import { type Codebase, hnswScope } from '../store/indexStore';
-import { wordsOf } from './terms';
+import { wordsOf } from '../text/terms';
 
 export interface ChunkRef {
   id: string;

@@ -2,9 +2,9 @@ import { SemcodeError } from '../errors';
 import type { Db } from '../store/db';
 import { type Codebase, hnswScope, vectorLiteral } from '../store/indexStore';
 import { DEFAULT_FUSION, type FusionCandidate, type FusionWeights, fuseScores, nameMatch } from './fusion';
-import { BM25_B, BM25_K1, queryBm25Vector } from './bm25Vector';
+import { BM25_B, BM25_K1, queryBm25Vector } from '../text/bm25Vector';
 import { globToRegex } from './glob';
-import { queryTerms, searchTerms, stem } from './terms';
+import { queryTerms, searchTerms, stem } from '../text/terms';
 import type { ChunkRef } from './related';
 
 export type SearchMode = 'hybrid' | 'vector' | 'text';

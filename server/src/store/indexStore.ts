@@ -1,5 +1,5 @@
-import type { Chunk } from '../index/types';
-import { symbolWords } from '../search/terms';
+import type { Chunk } from '../chunk';
+import { symbolWords } from '../text/terms';
 import { SemcodeError } from '../errors';
 import { CODEBASE_WRITER_LOCK, type Db, type Lease, type Queryable } from './db';
 import { NO_TERMS, applyTermDelta, recountTermStats, termCounts } from './termStats';
@@ -86,10 +86,10 @@ export interface StoredChunk {
   content: string;
   contentHash: string;
   embedding: string;
-  /** tsvector literal of the chunk's words (search/terms.ts) */
+  /** tsvector literal of the chunk's words (text/terms.ts) */
   searchText: string;
   words: number;
-  /** sparsevec literal of the chunk's BM25 term weights (search/bm25Vector.ts) */
+  /** sparsevec literal of the chunk's BM25 term weights (text/bm25Vector.ts) */
   bm25: string;
 }
 

@@ -1,4 +1,4 @@
-import { stemStoredTerms, symbolWords } from '../search/terms';
+import { stemStoredTerms, symbolWords } from '../text/terms';
 import type { Db, Queryable } from './db';
 import { hnswIndexName } from './indexStore';
 import { recountTermStats } from './termStats';

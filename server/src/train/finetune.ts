@@ -19,18 +19,18 @@
  */
 import { SemcodeError, errorMessage, isSemcodeError } from '../errors';
 import { modelInput } from '../embed/input';
-import { hashModelFiles } from '../embed/modelResolve';
-import { type Engine, recordedModelRef } from '../engine';
+import { hashModelFiles, recordedModelRef } from '../embed/modelResolve';
 import type { IndexProgress, IndexSummary } from '../index/indexer';
-import type { Chunk } from '../index/types';
+import type { Chunk } from '../chunk';
 import { rebuildCommand } from '../index/indexer';
 import type { WalkOptions } from '../index/walker';
-import type { Codebase, NewTrainingRun, TrainingOutcome } from '../store/indexStore';
-import { asExported, importModel } from './export';
+import type { Db } from '../store/db';
+import type { Codebase, IndexStore, NewTrainingRun, TrainingOutcome } from '../store/indexStore';
+import { asExported, importModel } from '../model/export';
 import { mrrAt, pairedBootstrap, recallAt } from './metrics';
 import { dedupePairs, minePairs, splitByFile, type Pair } from './pairs';
-import type { StaticModel } from './staticModel';
-import type { CodeTokenizer } from './tokenizer';
+import type { StaticModel } from '../model/staticModel';
+import type { CodeTokenizer } from '../model/tokenizer';
 import { formatProgress, train, type TrainPair } from './trainer';
 import { type ModelVersion, saveVersion } from './versions';
 
@@ -200,7 +200,7 @@ export function codebasePairs(chunks: Chunk[], root: string): { pairs: Pair[]; c
 const codeInput = (p: Pair) => modelInput({ path: p.path, content: p.code });
 
 /** The model folder of a codebase's index, read as a trainable static model. */
-async function loadBase(cb: Codebase, db: Engine['db']): Promise<{ dir: string; model: StaticModel; tokenizer: CodeTokenizer; dtype: Awaited<ReturnType<typeof importModel>>['dtype'] }> {
+async function loadBase(cb: Codebase, db: Db): Promise<{ dir: string; model: StaticModel; tokenizer: CodeTokenizer; dtype: Awaited<ReturnType<typeof importModel>>['dtype'] }> {
   const id = cb.modelId!;
   if (id !== 'default' && !id.startsWith('path:')) {
     throw new SemcodeError('model_not_trainable', `cannot fine-tune ${id}: only Semcode static models in a local folder can be fine-tuned; index ${cb.root} with the shipped model to train it`);
@@ -225,7 +225,15 @@ async function loadBase(cb: Codebase, db: Engine['db']): Promise<{ dir: string; 
   }
 }
 
-export async function finetune(engine: Engine, opts: FinetuneOptions): Promise<FinetuneResult> {
+/** What fine-tuning needs of the engine (an interface, so training stays below the engine that calls it). */
+export interface FinetuneEngine {
+  readonly db: Db;
+  readonly store: IndexStore;
+  codebasesFor(roots: string[]): Promise<Codebase[]>;
+  activateVersion(root: string, version: ModelVersion, opts?: { walk?: WalkOptions; onProgress?: (p: IndexProgress) => void }): Promise<IndexSummary>;
+}
+
+export async function finetune(engine: FinetuneEngine, opts: FinetuneOptions): Promise<FinetuneResult> {
   const log = opts.onLog ?? (() => {});
   const seed = opts.seed ?? FINETUNE_DEFAULTS.seed;
   const epochs = opts.epochs ?? FINETUNE_DEFAULTS.epochs;

@@ -3,8 +3,8 @@
  * answer per query, a paired bootstrap to tell whether a change helps, and an in-memory Okapi BM25 baseline
  * scored like the server's text search (server/src/search/search.ts: same words, k1, b and idf).
  */
-import { mulberry32 } from './random';
-import { queryTerms, wordsOf } from '../search/terms';
+import { mulberry32 } from '../model/random';
+import { queryTerms, wordsOf } from '../text/terms';
 
 function checkK(k: number): void {
   if (!(k >= 1)) throw new RangeError(`k must be >= 1, got ${k}`);

@@ -16,7 +16,7 @@
  * and `semcode train` on a user's own index.
  */
 import { createHash } from 'node:crypto';
-import type { Chunk } from '../index/types';
+import type { Chunk } from '../chunk';
 
 export interface Pair {
   /** the first sentence(s) of the documentation, as a search query */

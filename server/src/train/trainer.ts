@@ -15,8 +15,8 @@
  * which export.ts reproduces in ONNX. Callers pass the code side exactly as the indexer embeds it
  * (`modelInput(chunk)`: path + "\n" + content).
  */
-import { StaticModel, mulberry32, poolFactor, type Pooling } from './staticModel';
-import type { CodeTokenizer } from './tokenizer';
+import { StaticModel, mulberry32, poolFactor, type Pooling } from '../model/staticModel';
+import type { CodeTokenizer } from '../model/tokenizer';
 
 export interface TrainPair {
   query: string;

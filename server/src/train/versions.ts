@@ -15,9 +15,9 @@ import { homedir } from 'node:os';
 import { basename, join, relative, resolve, isAbsolute } from 'node:path';
 import { SemcodeError, errorMessage } from '../errors';
 import { findPackageRoot } from '../embed/modelResolve';
-import { exportModel, type TableDtype } from './export';
-import type { StaticModel } from './staticModel';
-import type { CodeTokenizer } from './tokenizer';
+import { exportModel, type TableDtype } from '../model/export';
+import type { StaticModel } from '../model/staticModel';
+import type { CodeTokenizer } from '../model/tokenizer';
 
 export interface ModelVersion {
   /** `<slug>-v<N>`: what the index records and status shows */
