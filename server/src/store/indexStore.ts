@@ -2,6 +2,7 @@ import type { Chunk } from '../chunk';
 import { symbolWords } from '../text/terms';
 import { SemcodeError } from '../errors';
 import { CODEBASE_WRITER_LOCK, type Db, type Lease, type Queryable } from './db';
+import { mayMaintain, refreshTextIndexes } from './maintenance';
 import { NO_TERMS, applyTermDelta, recountTermStats, termCounts } from './termStats';
 
 export interface Codebase {
@@ -202,8 +203,11 @@ export class IndexStore {
    * name stays: the engine sets it for the model of the rebuild, so an interrupted rebuild resumes with it.
    */
   async resetCodebase(codebaseId: number): Promise<void> {
+    const owner = await mayMaintain(this.db);
     await this.db.transaction(async (tx) => {
-      await tx.query(`DROP INDEX IF EXISTS ${hnswIndexName(codebaseId)}`);
+      // A writer role's rebuild leaves the index to its owner: PostgreSQL keeps it current row by row, and a
+      // model of another dimension never matches its predicate.
+      if (owner) await tx.query(`DROP INDEX IF EXISTS ${hnswIndexName(codebaseId)}`);
       await tx.query('DELETE FROM files WHERE codebase_id = $1', [codebaseId]);
       await tx.query('DELETE FROM term_stats WHERE codebase_id = $1', [codebaseId]);
       await tx.query(
@@ -286,6 +290,8 @@ export class IndexStore {
    */
   async ensureHnsw(codebase: Codebase, dimension: number): Promise<boolean> {
     if (codebase.hnswDim === dimension) return false;
+    // Owner-only (maintenance.ts): a writer role leaves it to the owner; vector search scans exactly until then.
+    if (!(await mayMaintain(this.db))) return false;
     const name = hnswIndexName(codebase.id);
     const id = Math.trunc(codebase.id);
     const dim = Math.trunc(dimension);
@@ -316,14 +322,7 @@ export class IndexStore {
   /** Document frequencies and average length for BM25. */
   async refreshTermStats(codebaseId: number): Promise<void> {
     await this.db.transaction((tx) => recountTermStats(tx, codebaseId));
-    // Fresh planner statistics after a bulk change, so searches pick the right indexes, and the full-text
-    // indexes' pending entries merged, so searches don't read them one by one. Both need the table's owner:
-    // ANALYZE only warns otherwise, and the merge is skipped (a team's writer role need not own the schema).
-    await this.db.query('ANALYZE chunks');
-    await this.db.query(
-      `SELECT gin_clean_pending_list(i.oid) FROM pg_class i
-        WHERE i.oid IN ('chunks_tsv'::regclass, 'chunks_symbol_words'::regclass) AND pg_has_role(i.relowner, 'USAGE')`,
-    );
+    await refreshTextIndexes(this.db);
   }
 
   /**
@@ -343,10 +342,6 @@ export class IndexStore {
 
   async finishRun(codebaseId: number): Promise<void> {
     await this.db.query('UPDATE codebases SET run_started_at = NULL WHERE id = $1', [codebaseId]);
-  }
-
-  async markIndexed(codebaseId: number): Promise<void> {
-    await this.db.query('UPDATE codebases SET indexed_at = now() WHERE id = $1', [codebaseId]);
   }
 
   async counts(codebaseId: number): Promise<{ files: number; chunks: number }> {

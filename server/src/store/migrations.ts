@@ -1,4 +1,5 @@
 import { stemStoredTerms, symbolWords } from '../text/terms';
+import { SemcodeError } from '../errors';
 import type { Db, Queryable } from './db';
 import { hnswIndexName } from './indexStore';
 import { recountTermStats } from './termStats';
@@ -226,6 +227,32 @@ export function tsvectorPositions(tsv: string): [string, number[]][] {
 const MIGRATION_LOCK = 'SELECT pg_advisory_xact_lock(7262531)';
 
 export async function migrate(db: Db): Promise<number> {
+  // An up-to-date schema needs no DDL at all: a team's writer role, which may not create anything, opens it.
+  const latest = Math.max(...MIGRATIONS.map((m) => m.version));
+  const at = await schemaVersion(db);
+  if (at >= latest) return 0;
+  try {
+    return await applyMigrations(db);
+  } catch (e) {
+    const code = (e as { cause?: { code?: string } }).cause?.code;
+    if (code !== '42501') throw e; // insufficient_privilege
+    throw new SemcodeError(
+      'db_error',
+      `the index schema in ${db.location} is at version ${at} and this semcode needs ${latest}; only the schema's owner may upgrade it: run semcode index once as that role`,
+      { cause: e },
+    );
+  }
+}
+
+/** The newest migration applied (0 for an empty database). */
+async function schemaVersion(db: Db): Promise<number> {
+  const t = await db.query<{ t: string | null }>(`SELECT to_regclass('schema_migrations')::text AS t`);
+  if (!t.rows[0]?.t) return 0;
+  const r = await db.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_migrations');
+  return Number(r.rows[0]?.v ?? 0);
+}
+
+async function applyMigrations(db: Db): Promise<number> {
   // Inside the lock: two first-time runs both creating the extension raced to "duplicate key ... pg_extension".
   await db.transaction(async (tx) => {
     await tx.query(MIGRATION_LOCK);

@@ -48,25 +48,23 @@ export async function applyTermDelta(tx: Queryable, codebaseId: number, before: 
   const dTokens = after.tokens - before.tokens;
   if (!delta.size && !dChunks && !dTokens) return;
   const lexemes = [...delta.keys()];
-  {
-    if (lexemes.length) {
-      await tx.query(
-        `INSERT INTO term_stats (codebase_id, lexeme, df)
-         SELECT $1, d.lexeme, d.n FROM unnest($2::text[], $3::int[]) AS d(lexeme, n)
-         ON CONFLICT (codebase_id, lexeme) DO UPDATE SET df = term_stats.df + EXCLUDED.df`,
-        [codebaseId, lexemes, lexemes.map((l) => delta.get(l)!)],
-      );
-      await tx.query('DELETE FROM term_stats WHERE codebase_id = $1 AND lexeme = ANY($2::text[]) AND df <= 0', [codebaseId, lexemes]);
-    }
-    // The average length follows from the total: (avg * n + added words - removed words) / (n + added - removed).
+  if (lexemes.length) {
     await tx.query(
-      `UPDATE codebases
-          SET avg_tokens = CASE WHEN n_chunks + $2 > 0 THEN greatest(0, (avg_tokens * n_chunks + $3) / (n_chunks + $2)) ELSE 0 END,
-              n_chunks = greatest(0, n_chunks + $2)
-        WHERE id = $1`,
-      [codebaseId, dChunks, dTokens],
+      `INSERT INTO term_stats (codebase_id, lexeme, df)
+       SELECT $1, d.lexeme, d.n FROM unnest($2::text[], $3::int[]) AS d(lexeme, n)
+       ON CONFLICT (codebase_id, lexeme) DO UPDATE SET df = term_stats.df + EXCLUDED.df`,
+      [codebaseId, lexemes, lexemes.map((l) => delta.get(l)!)],
     );
+    await tx.query('DELETE FROM term_stats WHERE codebase_id = $1 AND lexeme = ANY($2::text[]) AND df <= 0', [codebaseId, lexemes]);
   }
+  // The average length follows from the total: (avg * n + added words - removed words) / (n + added - removed).
+  await tx.query(
+    `UPDATE codebases
+        SET avg_tokens = CASE WHEN n_chunks + $2 > 0 THEN greatest(0, (avg_tokens * n_chunks + $3) / (n_chunks + $2)) ELSE 0 END,
+            n_chunks = greatest(0, n_chunks + $2)
+      WHERE id = $1`,
+    [codebaseId, dChunks, dTokens],
+  );
 }
 
 export const NO_TERMS: TermCounts = { lexemes: new Map(), chunks: 0, tokens: 0 };
