@@ -1,23 +1,21 @@
 import { realpath } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { SemcodeError, isSemcodeError } from '../errors';
-import { modelInput, sha256 } from '../embed/input';
-import { LocalQueue } from '../jobs/queue';
-import { searchText } from '../text/terms';
 import { resolve } from 'node:path';
+import { SemcodeError, isSemcodeError } from '../errors';
+import { sha256 } from '../embed/input';
+import { type JobQueue, LocalQueue } from '../jobs/queue';
 import type { Db, Lease } from '../store/db';
 import { defaultDbDir } from '../store/open';
-import { type Codebase, type FileWrite, IndexStore, type StoredChunk, vectorLiteral } from '../store/indexStore';
+import type { Codebase, IndexStore } from '../store/indexStore';
 import type { Chunker } from './chunker';
-import type { Chunk } from '../chunk';
+import { type EmbedJob, type EmbedJobFile, type EmbedJobResult, type JobContext, type JobModel, handleEmbedJob, jobFile } from './embedJob';
 import { type SkipReason, type WalkOptions, Walker, coverPaths } from './walker';
 
+export { storedChunk } from './embedJob';
+
 /** What the indexer needs from a model: the embedder and the identity recorded with the index. */
-export interface IndexModel {
+export interface IndexModel extends JobModel {
   modelId: string;
-  modelHash: string;
-  dimension: number;
-  embed(texts: string[]): Promise<Float32Array[]>;
 }
 
 export interface IndexOptions {
@@ -94,42 +92,7 @@ export interface IndexTimings {
   hnsw: number;
 }
 
-interface PendingFile {
-  path: string;
-  contentHash: string;
-  size: number;
-  language: string | null;
-  chunks: Chunk[];
-  inputHashes: string[];
-  inputs: string[];
-}
-
-interface EmbedJob {
-  codebase: Codebase;
-  files: PendingFile[];
-  /** keep BM25 statistics up to date per job (watcher runs) instead of recomputing them at the end */
-  deltaStats: boolean;
-}
-
 const LEASE_POLL_MS = 1000;
-
-/** A chunk as stored: its vector literal and its full-text words (symbol and path count as text too). */
-export function storedChunk(c: Chunk, embedding: string): StoredChunk {
-  const st = searchText(c.symbol ? `${c.symbol} ${c.path} ${c.content}` : `${c.path} ${c.content}`);
-  return {
-    startLine: c.startLine,
-    endLine: c.endLine,
-    symbol: c.symbol,
-    kind: c.kind,
-    language: c.language,
-    content: c.content,
-    contentHash: c.hash,
-    embedding,
-    searchText: st.text,
-    words: st.words,
-    bm25: st.bm25,
-  };
-}
 
 /** What a rebuild command must repeat to reach the same index with the intended model. */
 export interface RebuildHint {
@@ -169,16 +132,38 @@ export function assertSameModel(cb: Codebase, model: { modelId: string; modelHas
   );
 }
 
+/** One run's counters and resources: what progress reports and the summary are made of. */
+interface Run {
+  opts: IndexOptions;
+  /** a watcher run's paths (coverPaths), null for a full walk */
+  only: string[] | null;
+  walker: Walker;
+  jobChunks: number;
+  progress: IndexProgress;
+  totals: { files: number; changed: number; unchanged: number; deleted: number; embedded: number; reused: number };
+  timings: IndexTimings;
+  roots: string[];
+  changedRoots: Set<string>;
+  leases: Lease[];
+  chunkTotal: number;
+  hnswBuilt: boolean;
+}
+
+/** A root once planned: its codebase, what was indexed before the run and what the walk found. */
+interface PlannedRoot {
+  cb: Codebase;
+  known: Map<string, string>;
+  seen: Set<string>;
+}
+
 /**
- * Incremental indexing. A file whose bytes hash as before costs nothing; a changed file is chunked, its
- * model inputs looked up in the embedding cache, only the misses embedded, and its chunks replaced in one
- * transaction; files no longer found are deleted. Walking and chunking on this thread overlap with
- * embedding in the worker thread and with database writes.
+ * Incremental indexing, as jobs. Planning (walk, compare hashes, chunk) runs here and produces embed jobs;
+ * the job handler (embedJob.ts) embeds cache misses and stores each job's files in one transaction; the
+ * results come back through the queue's result events; finishing (deleted files, BM25 statistics, HNSW)
+ * runs here once a root's jobs are drained. Walking and chunking on this thread overlap with embedding in
+ * the worker thread and with database writes.
  */
 export class Indexer {
-  private timed: <T>(key: keyof IndexTimings, fn: () => Promise<T>) => Promise<T> = (_k, fn) => fn();
-  private embedBatch = 64;
-
   constructor(
     private readonly store: IndexStore,
     private readonly model: IndexModel,
@@ -187,172 +172,122 @@ export class Indexer {
 
   async index(opts: IndexOptions): Promise<IndexSummary> {
     const started = performance.now();
-    const walker = new Walker(opts.walk);
-    const jobChunks = opts.jobChunks ?? 256;
     const only = opts.paths ? coverPaths(opts.paths) : null;
     if (only && opts.roots.length !== 1) throw new SemcodeError('usage', 'indexing given paths needs exactly one root');
-    this.embedBatch = Math.max(1, opts.embedBatch ?? 64);
-    const progress: IndexProgress = {
-      phase: 'scanning',
-      filesSeen: 0,
-      filesChanged: 0,
-      filesDone: 0,
-      filesKnown: 0,
-      walked: false,
-      chunksDone: 0,
-      chunksQueued: 0,
-    };
-    const checkpoint = async () => {
-      if (opts.gate) await opts.gate();
-      if (opts.signal?.aborted) throw new SemcodeError('usage', 'indexing cancelled');
-    };
-    const changedRoots = new Set<string>();
-    let chunkTotal = 0;
-    const report = () => void opts.onProgress?.({ ...progress });
-    const totals = { files: 0, changed: 0, unchanged: 0, deleted: 0, embedded: 0, reused: 0 };
-    let hnswBuilt = false;
-    const roots: string[] = [];
-    const timings: IndexTimings = { walkAndHash: 0, chunk: 0, embed: 0, cache: 0, store: 0, termStats: 0, hnsw: 0 };
-    const timed = async <T>(key: keyof IndexTimings, fn: () => Promise<T>): Promise<T> => {
-      const t = performance.now();
-      try {
-        return await fn();
-      } finally {
-        timings[key] += (performance.now() - t) / 1000;
-      }
-    };
-    this.timed = timed;
-
-    const leases: Lease[] = [];
+    const run = newRun(opts, only);
+    const ctx: JobContext = { store: this.store, model: this.model, embedBatch: Math.max(1, opts.embedBatch ?? 64) };
     try {
-      const queue = new LocalQueue<EmbedJob>(async (job) => {
-        await checkpoint();
-        const n = await this.embedAndStore(job, totals);
-        progress.chunksDone += n;
-        progress.filesDone += job.files.length;
-        report();
+      // In this process: the gate holds a job not yet started (the one in flight finishes).
+      const queue = new LocalQueue<EmbedJob, EmbedJobResult>(async (job) => {
+        await checkpoint(opts);
+        return handleEmbedJob(job, ctx);
       }, 2, 2);
-
+      queue.onResult((result) => jobDone(run, result));
       for (const [rootIndex, root] of opts.roots.entries()) {
-        let codebase: Codebase | null = null;
-        const seen = new Set<string>();
-        let known = new Map<string, string>();
-        let batch: PendingFile[] = [];
-        let batchChunks = 0;
-        const flush = async () => {
-          if (!batch.length) return;
-          await queue.push({ codebase: codebase!, files: batch, deltaStats: !!only });
-          batch = [];
-          batchChunks = 0;
-        };
-        const startCodebase = async (cb: Codebase, realRoot: string) => {
-          codebase = cb;
-          known = only ? await this.store.fileHashesUnder(cb.id, only) : await this.store.fileHashes(cb.id);
-          progress.filesKnown += only ? 0 : known.size;
-          roots.push(realRoot);
-          progress.phase = 'indexing';
-        };
-        let mark = performance.now();
-        for await (const file of only ? walker.walkPaths(root, only) : walker.walk(root)) {
-          timings.walkAndHash += (performance.now() - mark) / 1000;
-          if (!codebase) await startCodebase(await this.openCodebase(file.root, opts, leases), file.root);
-          await checkpoint();
-          totals.files++;
-          progress.filesSeen++;
-          seen.add(file.relPath);
-          const contentHash = sha256(file.bytes);
-          if (known.get(file.relPath) === contentHash) {
-            totals.unchanged++;
-            mark = performance.now();
-            continue;
-          }
-          const chunkStart = performance.now();
-          totals.changed++;
-          progress.filesChanged++;
-          changedRoots.add(file.root);
-          opts.onFile?.({ root: file.root, path: file.relPath, deleted: false });
-          const text = file.text.includes('\0') ? file.text.replace(/\0/g, '\uFFFD') : file.text; // PostgreSQL text holds no NUL
-          const chunks = this.chunker.chunk(file.relPath, text);
-          const inputs = chunks.map((c) => modelInput(c));
-          batch.push({
-            path: file.relPath,
-            contentHash,
-            size: file.size,
-            language: chunks[0]?.language ?? null,
-            chunks,
-            inputs,
-            inputHashes: inputs.map((t: string) => sha256(t)),
-          });
-          batchChunks += chunks.length;
-          progress.chunksQueued += chunks.length;
-          timings.chunk += (performance.now() - chunkStart) / 1000;
-          if (batchChunks >= jobChunks) await flush();
-          if (progress.filesSeen % 200 === 0) report();
-          mark = performance.now();
-        }
-        // A root without any indexable file still gets a codebase (so searching it says "no results").
-        if (!codebase) {
-          const real = await realpath(root);
-          await startCodebase(await this.openCodebase(real, opts, leases), real);
-        }
-        const cb: Codebase = codebase!;
-        await flush();
-        if (rootIndex === opts.roots.length - 1) progress.walked = true;
+        const planned = await this.plan(run, root, queue);
+        if (rootIndex === opts.roots.length - 1) run.progress.walked = true;
         await queue.drain();
-        await checkpoint();
-        progress.phase = 'finishing';
-        report();
-        const gone = [...known.keys()].filter((p) => !seen.has(p));
-        // Watcher runs keep the BM25 statistics current file by file; full runs recount them at the end.
-        await this.store.deleteFiles(cb.id, gone, { termStats: !!only });
-        for (const path of gone) opts.onFile?.({ root: cb.root, path, deleted: true });
-        totals.deleted += gone.length;
-        // A watcher run has kept the BM25 statistics current job by job and trusts the codebase's chunk count:
-        // counting (100 ms at 100k chunks) or recounting (seconds) would hold PGlite, and every request, that
-        // long. A walk counts, and recounts when something changed or a run that stopped early left the
-        // statistics behind.
-        let stored: number;
-        if (only) {
-          if (!cb.indexedAt) await timed('termStats', () => this.store.refreshTermStats(cb.id));
-          stored = (await this.store.codebase(cb.root))!.nChunks;
-        } else {
-          stored = (await this.store.counts(cb.id)).chunks;
-          const stale = changedRoots.has(cb.root) || gone.length > 0 || !cb.indexedAt || stored !== cb.nChunks;
-          if (stale) await timed('termStats', () => this.store.refreshTermStats(cb.id));
-        }
-        chunkTotal += stored;
-        if (cb.hnswDim !== this.model.dimension) {
-          if (stored > 0) {
-            progress.phase = 'hnsw';
-            await opts.onProgress?.({ ...progress });
-            if (await timed('hnsw', () => this.store.ensureHnsw(cb, this.model.dimension))) hnswBuilt = true;
-            progress.phase = 'finishing';
-          }
-        }
-        if (!only) await this.store.finishRun(cb.id);
+        await checkpoint(opts);
+        await this.finish(run, planned);
       }
       await queue.drain();
-
-      return {
-        roots,
-        files: totals.files,
-        changedFiles: totals.changed,
-        unchangedFiles: totals.unchanged,
-        deletedFiles: totals.deleted,
-        chunks: chunkTotal,
-        embedded: totals.embedded,
-        reused: totals.reused,
-        skipped: { ...walker.stats.skipped },
-        ignored: walker.stats.ignored,
-        hnswBuilt,
-        seconds: (performance.now() - started) / 1000,
-        timings,
-        modelId: this.model.modelId,
-        dimension: this.model.dimension,
-      };
+      return summary(run, started, this.model);
     } finally {
-      for (const l of leases) await l.release();
+      for (const l of run.leases) await l.release();
     }
+  }
+
+  /** Walks a root, skips files whose bytes hash as before and queues the changed ones, chunked, as jobs. */
+  private async plan(run: Run, root: string, queue: JobQueue<EmbedJob, EmbedJobResult>): Promise<PlannedRoot> {
+    const { opts, only, progress, totals, timings } = run;
+    let planned: PlannedRoot | null = null;
+    let batch: EmbedJobFile[] = [];
+    let batchChunks = 0;
+    const flush = async () => {
+      if (!batch.length) return;
+      await queue.push(embedJob(planned!.cb, batch, !!only));
+      batch = [];
+      batchChunks = 0;
+    };
+    let mark = performance.now();
+    for await (const file of only ? run.walker.walkPaths(root, only) : run.walker.walk(root)) {
+      timings.walkAndHash += (performance.now() - mark) / 1000;
+      planned ??= await this.startRoot(run, file.root);
+      await checkpoint(opts);
+      totals.files++;
+      progress.filesSeen++;
+      planned.seen.add(file.relPath);
+      const contentHash = sha256(file.bytes);
+      if (planned.known.get(file.relPath) === contentHash) {
+        totals.unchanged++;
+        mark = performance.now();
+        continue;
+      }
+      const chunkStart = performance.now();
+      totals.changed++;
+      progress.filesChanged++;
+      run.changedRoots.add(file.root);
+      opts.onFile?.({ root: file.root, path: file.relPath, deleted: false });
+      const pending = jobFile(this.chunker, file, contentHash);
+      batch.push(pending);
+      batchChunks += pending.chunks.length;
+      progress.chunksQueued += pending.chunks.length;
+      timings.chunk += (performance.now() - chunkStart) / 1000;
+      if (batchChunks >= run.jobChunks) await flush();
+      if (progress.filesSeen % 200 === 0) report(run);
+      mark = performance.now();
+    }
+    // A root without any indexable file still gets a codebase (so searching it says "no results").
+    planned ??= await this.startRoot(run, await realpath(root));
+    await flush();
+    return planned;
+  }
+
+  private async startRoot(run: Run, realRoot: string): Promise<PlannedRoot> {
+    const cb = await this.openCodebase(realRoot, run.opts, run.leases);
+    const known = run.only ? await this.store.fileHashesUnder(cb.id, run.only) : await this.store.fileHashes(cb.id);
+    run.progress.filesKnown += run.only ? 0 : known.size;
+    run.roots.push(realRoot);
+    run.progress.phase = 'indexing';
+    return { cb, known, seen: new Set() };
+  }
+
+  /** After a root's jobs: removes files no longer found, brings BM25 statistics and the HNSW index up to date. */
+  private async finish(run: Run, { cb, known, seen }: PlannedRoot): Promise<void> {
+    const { opts, only, progress } = run;
+    progress.phase = 'finishing';
+    report(run);
+    const gone = [...known.keys()].filter((p) => !seen.has(p));
+    // Watcher runs keep the BM25 statistics current file by file; full runs recount them at the end.
+    await this.store.deleteFiles(cb.id, gone, { termStats: !!only });
+    for (const path of gone) opts.onFile?.({ root: cb.root, path, deleted: true });
+    run.totals.deleted += gone.length;
+    const stored = await this.termStats(run, cb, gone.length);
+    run.chunkTotal += stored;
+    if (cb.hnswDim !== this.model.dimension && stored > 0) {
+      progress.phase = 'hnsw';
+      await opts.onProgress?.({ ...progress });
+      if (await timed(run.timings, 'hnsw', () => this.store.ensureHnsw(cb, this.model.dimension))) run.hnswBuilt = true;
+      progress.phase = 'finishing';
+    }
+    if (!only) await this.store.finishRun(cb.id);
+  }
+
+  /**
+   * Recounts BM25 statistics where needed; returns the codebase's stored chunks. A watcher run has kept the
+   * statistics current job by job and trusts the codebase's chunk count: counting (100 ms at 100k chunks)
+   * or recounting (seconds) would hold PGlite, and every request, that long. A walk counts, and recounts
+   * when something changed or a run that stopped early left the statistics behind.
+   */
+  private async termStats(run: Run, cb: Codebase, gone: number): Promise<number> {
+    if (run.only) {
+      if (!cb.indexedAt) await timed(run.timings, 'termStats', () => this.store.refreshTermStats(cb.id));
+      return (await this.store.codebase(cb.root))!.nChunks;
+    }
+    const stored = (await this.store.counts(cb.id)).chunks;
+    const stale = run.changedRoots.has(cb.root) || gone > 0 || !cb.indexedAt || stored !== cb.nChunks;
+    if (stale) await timed(run.timings, 'termStats', () => this.store.refreshTermStats(cb.id));
+    return stored;
   }
 
   /**
@@ -388,51 +323,86 @@ export class Indexer {
       }
     }
   }
+}
 
-  /** Embeds what the cache lacks, then stores the files in one transaction. Returns chunks stored. */
-  private async embedAndStore(job: EmbedJob, totals: { embedded: number; reused: number }): Promise<number> {
-    const { modelHash } = this.model;
-    const allHashes = job.files.flatMap((f) => f.inputHashes);
-    const vectors = await this.timed('cache', () => this.store.cachedEmbeddings(modelHash, [...new Set(allHashes)]));
-    const missing = new Map<string, string>();
-    for (const f of job.files) {
-      f.inputHashes.forEach((h, i) => {
-        if (!vectors.has(h) && !missing.has(h)) missing.set(h, f.inputs[i]!);
-      });
-    }
-    if (missing.size) {
-      const hashes = [...missing.keys()];
-      const texts = [...missing.values()];
-      const embedded: Float32Array[] = [];
-      // Slices, not the whole job: the embedder runs one call at a time, and a search's query embedding
-      // waits behind whatever is queued.
-      for (let i = 0; i < texts.length; i += this.embedBatch) {
-        embedded.push(...(await this.timed('embed', () => this.model.embed(texts.slice(i, i + this.embedBatch)))));
-      }
-      if (embedded.length !== hashes.length) {
-        throw new SemcodeError('model_output', `model returned ${embedded.length} vectors for ${hashes.length} inputs`);
-      }
-      const fresh = hashes.map((h, i) => {
-        const v = embedded[i]!;
-        if (v.length !== this.model.dimension) {
-          throw new SemcodeError('model_output', `model returned a ${v.length}-dimensional vector, expected ${this.model.dimension}`);
-        }
-        return { inputHash: h, embedding: vectorLiteral(v) };
-      });
-      for (const e of fresh) vectors.set(e.inputHash, e.embedding);
-      await this.timed('cache', () => this.store.cacheEmbeddings(modelHash, fresh));
-      totals.embedded += fresh.length;
-    }
-    totals.reused += allHashes.length - missing.size;
-    const writes: FileWrite[] = job.files.map((f) => ({
-      path: f.path,
-      contentHash: f.contentHash,
-      size: f.size,
-      language: f.language,
-      chunks: f.chunks.map((c, i) => storedChunk(c, vectors.get(f.inputHashes[i]!)!)),
-    }));
-    await this.timed('store', () => this.store.replaceFiles(job.codebase.id, writes, { termStats: job.deltaStats }));
-    return allHashes.length;
+function newRun(opts: IndexOptions, only: string[] | null): Run {
+  return {
+    opts,
+    only,
+    walker: new Walker(opts.walk),
+    jobChunks: opts.jobChunks ?? 256,
+    progress: {
+      phase: 'scanning',
+      filesSeen: 0,
+      filesChanged: 0,
+      filesDone: 0,
+      filesKnown: 0,
+      walked: false,
+      chunksDone: 0,
+      chunksQueued: 0,
+    },
+    totals: { files: 0, changed: 0, unchanged: 0, deleted: 0, embedded: 0, reused: 0 },
+    timings: { walkAndHash: 0, chunk: 0, embed: 0, cache: 0, store: 0, termStats: 0, hnsw: 0 },
+    roots: [],
+    changedRoots: new Set(),
+    leases: [],
+    chunkTotal: 0,
+    hnswBuilt: false,
+  };
+}
+
+/** A job for these files, stamped with the model the codebase's index records (openCodebase checked it). */
+function embedJob(cb: Codebase, files: EmbedJobFile[], deltaStats: boolean): EmbedJob {
+  return { codebaseId: cb.id, modelHash: cb.modelHash!, dimension: cb.dimension!, deltaStats, files };
+}
+
+/** A job's result event: counts, timings and progress move here, never inside the handler. */
+function jobDone(run: Run, r: EmbedJobResult): void {
+  run.totals.embedded += r.embedded;
+  run.totals.reused += r.reused;
+  run.timings.embed += r.seconds.embed;
+  run.timings.cache += r.seconds.cache;
+  run.timings.store += r.seconds.store;
+  run.progress.chunksDone += r.chunks;
+  run.progress.filesDone += r.files;
+  report(run);
+}
+
+function report(run: Run): void {
+  void run.opts.onProgress?.({ ...run.progress });
+}
+
+async function checkpoint(opts: IndexOptions): Promise<void> {
+  if (opts.gate) await opts.gate();
+  if (opts.signal?.aborted) throw new SemcodeError('usage', 'indexing cancelled');
+}
+
+async function timed<T>(timings: IndexTimings, key: keyof IndexTimings, fn: () => Promise<T>): Promise<T> {
+  const t = performance.now();
+  try {
+    return await fn();
+  } finally {
+    timings[key] += (performance.now() - t) / 1000;
   }
+}
 
+function summary(run: Run, started: number, model: IndexModel): IndexSummary {
+  const { totals, walker } = run;
+  return {
+    roots: run.roots,
+    files: totals.files,
+    changedFiles: totals.changed,
+    unchangedFiles: totals.unchanged,
+    deletedFiles: totals.deleted,
+    chunks: run.chunkTotal,
+    embedded: totals.embedded,
+    reused: totals.reused,
+    skipped: { ...walker.stats.skipped },
+    ignored: walker.stats.ignored,
+    hnswBuilt: run.hnswBuilt,
+    seconds: (performance.now() - started) / 1000,
+    timings: run.timings,
+    modelId: model.modelId,
+    dimension: model.dimension,
+  };
 }

@@ -41,3 +41,26 @@ test('a failing job rejects drain and later pushes, and stops further work', asy
 test('drain on an empty queue resolves at once', async () => {
   await new LocalQueue<number>(async () => {}).drain();
 });
+
+test('each result reaches the listeners before drain resolves', async () => {
+  const heard: [number, number][] = [];
+  const q = new LocalQueue<number, number>(async (n) => {
+    await tick(n % 3);
+    return n * 10;
+  }, 2, 1);
+  q.onResult((r, n) => heard.push([n, r]));
+  for (let i = 0; i < 6; i++) await q.push(i);
+  await q.drain();
+  assert.deepEqual(heard.sort((a, b) => a[0] - b[0]), [...Array(6).keys()].map((n) => [n, n * 10]));
+});
+
+test('a listener that throws fails its job like the handler would', async () => {
+  const q = new LocalQueue<number, number>(async (n) => n, 1, 1);
+  q.onResult((r) => {
+    if (r === 2) throw new Error('listener boom');
+  });
+  await q.push(1);
+  await q.push(2);
+  await assert.rejects(q.drain(), /listener boom/);
+  await assert.rejects(q.push(3), /listener boom/);
+});

@@ -1,30 +1,41 @@
 /**
  * The seam between producing indexing work and doing it. Today jobs run in this process; a JetStream
- * implementation will publish the same jobs for `semcode worker` processes to take.
+ * implementation will publish the same jobs for `semcode worker` processes to take, and their results
+ * come back here as events, so the producer never shares memory with whoever runs a job.
  */
-export interface JobQueue<J> {
+export interface JobQueue<J, R = void> {
   /** Hands over a job; resolves once the queue has room for it (backpressure), not when it is done. */
   push(job: J): Promise<void>;
-  /** Resolves when every pushed job has finished; rejects with the first job failure. */
+  /** Resolves when every pushed job has finished and its result was heard; rejects with the first job failure. */
   drain(): Promise<void>;
+  /**
+   * Hears each job's result as the job completes (completion order, in the producer's process). A listener
+   * that throws fails that job like the handler failing would.
+   */
+  onResult(listener: (result: R, job: J) => void): void;
 }
 
 /**
  * Runs jobs in this process with at most `concurrency` at once and `capacity` more waiting. The first
  * failure is kept and rethrown by push/drain: work after a failure is not started.
  */
-export class LocalQueue<J> implements JobQueue<J> {
+export class LocalQueue<J, R = void> implements JobQueue<J, R> {
   private running = 0;
   private readonly waiting: J[] = [];
   private readonly roomWaiters: (() => void)[] = [];
   private idleWaiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
   private failure: { error: unknown } | null = null;
+  private readonly listeners: ((result: R, job: J) => void)[] = [];
 
   constructor(
-    private readonly handler: (job: J) => Promise<void>,
+    private readonly handler: (job: J) => Promise<R>,
     private readonly concurrency = 2,
     private readonly capacity = 2,
   ) {}
+
+  onResult(listener: (result: R, job: J) => void): void {
+    this.listeners.push(listener);
+  }
 
   async push(job: J): Promise<void> {
     while (!this.failure && this.waiting.length >= this.capacity) {
@@ -47,7 +58,15 @@ export class LocalQueue<J> implements JobQueue<J> {
       this.roomWaiters.shift()?.();
       this.running++;
       this.handler(job).then(
-        () => this.finish(),
+        (result) => {
+          // Heard before the job counts as finished, so drain() resolves only after every result.
+          try {
+            for (const l of this.listeners) l(result, job);
+          } catch (e) {
+            this.failure ??= { error: e };
+          }
+          this.finish();
+        },
         (e) => {
           this.failure ??= { error: e };
           this.finish();
