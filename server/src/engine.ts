@@ -152,10 +152,10 @@ export class Engine {
   /** The indexed codebases for these roots; a root never indexed is a clear error. */
   async codebasesFor(roots: string[]): Promise<Codebase[]> {
     const out: Codebase[] = [];
-    for (const { root, real: resolved } of (await distinctRoots(roots)).resolved) {
+    for (const root of (await distinctRoots(roots)).roots) {
       let real: string;
       try {
-        real = resolved ?? (await realpath(root)); // unresolved: realpath again for its reason
+        real = await realpath(root);
       } catch (e) {
         throw new SemcodeError('io_error', `cannot read root ${root}: ${errorMessage(e)}`);
       }
@@ -263,8 +263,13 @@ export class Engine {
    */
   async indexedCodebases(roots: string[]): Promise<{ root: string; codebase: Codebase }[]> {
     const out: { root: string; codebase: Codebase }[] = [];
-    for (const { root, real } of (await distinctRoots(roots)).resolved) {
-      if (real === null) continue;
+    for (const root of (await distinctRoots(roots)).roots) {
+      let real: string;
+      try {
+        real = await realpath(root);
+      } catch {
+        continue;
+      }
       const cb = await this.store.codebase(real);
       if (cb?.modelHash) out.push({ root, codebase: cb });
     }

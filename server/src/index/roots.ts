@@ -4,8 +4,6 @@ import { sep } from 'node:path';
 export interface DistinctRoots {
   /** the roots to use, as given, in order of first appearance */
   roots: string[];
-  /** each of those with its real path (null when it could not be resolved), so callers need not resolve again */
-  resolved: { root: string; real: string | null }[];
   /** one line per root left out, saying why (for stderr or a log) */
   dropped: string[];
 }
@@ -18,14 +16,12 @@ export interface DistinctRoots {
 export async function distinctRoots(roots: string[]): Promise<DistinctRoots> {
   const reals = await Promise.all(roots.map((r) => realpath(r).catch(() => null)));
   const kept: string[] = [];
-  const resolved: DistinctRoots['resolved'] = [];
   const dropped: string[] = [];
   const byReal = new Map<string, string>();
   roots.forEach((root, i) => {
     const real = reals[i];
     if (real === null || real === undefined) {
       kept.push(root);
-      resolved.push({ root, real: null });
       return;
     }
     const same = byReal.get(real);
@@ -39,10 +35,9 @@ export async function distinctRoots(roots: string[]): Promise<DistinctRoots> {
       return;
     }
     kept.push(root);
-    resolved.push({ root, real });
     byReal.set(real, root);
   });
-  return { roots: kept, resolved, dropped };
+  return { roots: kept, dropped };
 }
 
 function within(inner: string, outer: string): boolean {
