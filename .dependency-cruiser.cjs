@@ -4,7 +4,8 @@
  *
  *   errors.ts, chunk.ts,       typed errors; the chunk type; the LSP extensions shared with the client
  *   protocol/
- *   text/                      words, stemming, BM25 vectors: what both the index and search compute alike
+ *   text/, identity/           words, stemming, BM25 vectors: what both the index and search compute alike;
+ *                              a codebase's name from its repository (read by the migrations and the engine)
  *   model/                     Semcode's static model and its format: table, tokenizer, ONNX export/import
  *   store/                     the database seam, its drivers, migrations and every table's SQL
  *   embed/, index/, search/,   the model runtime; walking, chunking, indexing; search; the job queue
@@ -31,7 +32,8 @@ const ABOVE_TEXT = [`${SRC}/store/`, `${SRC}/embed/`, `${SRC}/index/`, `${SRC}/s
 module.exports = {
   forbidden: [
     layer('errors-and-protocol-are-the-bottom', `^${SRC}/(errors\\.ts|chunk\\.ts|protocol/)`, [`${SRC}/text/`, ...ABOVE_TEXT]),
-    layer('text-is-below-everything-but-errors', `^${SRC}/text/`, [`${SRC}/model/`, ...ABOVE_TEXT]),
+    layer('text-is-below-everything-but-errors', `^${SRC}/text/`, [`${SRC}/model/`, `${SRC}/identity/`, ...ABOVE_TEXT]),
+    layer('identity-is-below-everything-but-errors', `^${SRC}/identity/`, [`${SRC}/text/`, `${SRC}/model/`, ...ABOVE_TEXT]),
     layer('the-model-format-is-below-its-users', `^${SRC}/model/`, ABOVE_TEXT),
     layer('store-is-below-the-engine-layers', `^${SRC}/store/`, [`${SRC}/embed/`, `${SRC}/index/`, `${SRC}/search/`, `${SRC}/train/`, `${SRC}/engine`, `${SRC}/cli/`, `${SRC}/lsp/`]),
     layer('runtime-does-not-use-training', `^${SRC}/(embed|index|search|jobs)/`, [`${SRC}/train/`, `${SRC}/engine`, `${SRC}/cli/`, `${SRC}/lsp/`]),

@@ -3,7 +3,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DirLock } from '../server/src/store/lock';
 import { createTestDatabase } from './helpers/pg';
@@ -78,6 +78,26 @@ describe('semcode CLI', () => {
     assert.equal(s.backend, 'cpu');
     assert.equal(s.embedsWith, 'cpu', 'a BERT-shaped model runs on onnxruntime-node');
     assert.ok(s.chunks > 0 && s.files === 11);
+  });
+
+  test('--codebase names a folder on index, and alone selects it for search and status', () => {
+    const other = makeProject(join(work.dir, 'named-folder'));
+    const idx = semcode(['index', '--root', other, '--codebase', 'acme/tools', '--db-dir', dbDir, '--model', model, '--json']);
+    assert.equal(idx.code, 0, idx.stderr);
+    const found = semcode(['search', 'ring buffer push', '--codebase', 'acme/tools', '--db-dir', dbDir, '--json', '--mode', 'text', '-k', '1']);
+    assert.equal(found.code, 0, found.stderr);
+    assert.equal(JSON.parse(found.stdout).results[0].path, 'src/ringbuf.c');
+    const st = JSON.parse(semcode(['status', '--codebase', 'acme/tools', '--db-dir', dbDir, '--json']).stdout);
+    assert.deepEqual(st.codebases.map((c: { name: string; root: string }) => [c.name, c.root]), [['acme/tools', realpathSync(other)]]);
+    // the folder keeps its name without the flag; the project folder is named after itself
+    const all = JSON.parse(semcode(['status', '--root', other, '--root', root, '--db-dir', dbDir, '--json']).stdout);
+    assert.deepEqual(all.codebases.map((c: { name: string }) => c.name), ['acme/tools', 'project']);
+    const unknown = semcode(['search', 'x', '--codebase', 'no/such', '--db-dir', dbDir]);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /no codebase named no\/such .*--codebase no\/such/);
+    const two = semcode(['index', '--root', other, '--root', root, '--codebase', 'x', '--db-dir', dbDir, '--model', model]);
+    assert.equal(two.code, 1);
+    assert.match(two.stderr, /--codebase names one root/);
   });
 
   test('a --model that is not the index model exits 2 naming both', async () => {

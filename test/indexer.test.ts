@@ -111,7 +111,7 @@ for (const backend of BACKENDS) {
       assert.equal(s.chunks, first.chunks);
       // ... and the twin is its own codebase: results never leak across roots.
       const hits = await engine.search([twin], 'cache', { mode: 'hybrid', k: 20 });
-      assert.ok(hits.length > 0 && hits.every((h) => h.root.endsWith('twin')));
+      assert.ok(hits.length > 0 && hits.every((h) => h.root!.endsWith('twin')));
     });
 
     test('all three search modes find a function by its words', async () => {

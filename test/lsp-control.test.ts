@@ -160,6 +160,40 @@ describe('language server: indexing control', () => {
     }
   });
 
+  test("a folder's semcode.codebase setting, asked for per folder, names its codebase; a change re-indexes into the new name", async () => {
+    const named = copyRealCode(join(work.dir, 'named'));
+    const namedDb = join(work.dir, 'named-db');
+    let name = 'acme/lsp-named';
+    const t = await LspServer.start({
+      roots: [named],
+      initializationOptions: { model: DEFAULT_MODEL, databaseDir: namedDb },
+      capabilities: { workspace: { configuration: true, didChangeConfiguration: { dynamicRegistration: false } } },
+      onConfiguration: (items) =>
+        items.map((i) =>
+          i.section === 'semcode' ? { model: DEFAULT_MODEL, databaseDir: namedDb } : i.section === 'semcode.codebase' && i.scopeUri === pathToFileURL(named).href ? name : null,
+        ),
+    });
+    try {
+      await t.ready();
+      name = 'acme/renamed';
+      const since = t.now;
+      await t.conn.sendNotification('workspace/didChangeConfiguration', { settings: { semcode: { model: DEFAULT_MODEL, databaseDir: namedDb } } });
+      const run = await t.waitIndexed((p) => p.kind === 'full', since);
+      assert.equal(run.embedded, 0, 'the new codebase reuses the cached vectors');
+      await t.ready(since);
+    } finally {
+      await t.stop();
+    }
+    const db = await openDb({ dir: namedDb });
+    try {
+      const store = new IndexStore(db);
+      assert.equal((await store.codebase(realpathSync(named)))?.name, 'acme/renamed');
+      assert.ok(await store.codebases.named('acme/lsp-named'), 'the first name was indexed too');
+    } finally {
+      await db.close();
+    }
+  });
+
   test('changing the ignore setting walks the folders again and drops what is now ignored', async () => {
     s = await LspServer.start({ roots: [root], initializationOptions: settings });
     await s.ready();

@@ -68,8 +68,14 @@ test('settings: wrong types are dropped with a warning, empty strings are unset,
   assert.deepEqual(normalizeSettings({ followExternalLinks: true }).settings, { followExternalLinks: true });
   assert.match(normalizeSettings({ followExternalLinks: 'yes' }).warnings.join(), /followExternalLinks must be true or false/);
   assert.equal(diffSettings({}, { followExternalLinks: true }).walk, true, 'following outside links changes which files are indexed');
-  assert.deepEqual(diffSettings({ model: 'a' }, { model: 'a', ignore: ['x'] }), { model: false, database: false, backend: false, walk: true });
-  assert.deepEqual(diffSettings({ databaseDir: '/a' }, { databaseUrl: 'postgres://h/db', model: 'm' }), { model: true, database: true, backend: false, walk: false });
+  assert.deepEqual(diffSettings({ model: 'a' }, { model: 'a', ignore: ['x'] }), { model: false, database: false, backend: false, walk: true, codebases: false });
+  assert.deepEqual(diffSettings({ databaseDir: '/a' }, { databaseUrl: 'postgres://h/db', model: 'm' }), { model: true, database: true, backend: false, walk: false, codebases: false });
+  // semcode.codebase per folder: blank names are unset, a change in any folder's name is a change, order is not
+  assert.deepEqual(normalizeSettings({ codebases: { '/w/a': ' acme/a ', '/w/b': '' } }).settings, { codebases: { '/w/a': 'acme/a' } });
+  assert.match(normalizeSettings({ codebases: 'acme' }).warnings.join(), /semcode.codebase/);
+  assert.equal(diffSettings({ codebases: { '/a': 'x', '/b': 'y' } }, { codebases: { '/b': 'y', '/a': 'x' } }).codebases, false);
+  assert.equal(diffSettings({ codebases: { '/a': 'x' } }, { codebases: { '/a': 'z' } }).codebases, true);
+  assert.equal(diffSettings({}, { codebases: { '/a': 'x' } }).codebases, true);
 });
 
 test('progress: chunks stored over chunks queued once walked, files checked over files known before, else unknown', () => {

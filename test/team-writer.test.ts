@@ -59,7 +59,7 @@ describe('a writer role that does not own the schema, on postgres', () => {
     } finally {
       await writer.close();
     }
-    const cb = (await admin.query<{ id: number }>('SELECT id FROM codebases WHERE root = $1', [realpathSync(root)])).rows[0]!;
+    const cb = (await admin.query<{ id: number }>('SELECT codebase_id AS id FROM codebase_roots WHERE path = $1', [realpathSync(root)])).rows[0]!;
     assert.equal((await admin.query('SELECT 1 FROM pg_indexes WHERE indexname = $1', [hnswIndexName(cb.id)])).rows.length, 0);
     const owner = await Engine.open({ db: { url: made.url }, model });
     try {

@@ -14,5 +14,16 @@ export function readSettings(): SemcodeSettings {
     ignore: c.get<string[]>('ignore'),
     maxFileSize: c.get<number>('maxFileSize'),
     backend: c.get<'cpu' | 'wasm'>('backend'),
+    codebases: codebaseNames(),
   };
+}
+
+/** semcode.codebase per workspace folder (a resource setting), by the folder's path; unset ones left out. */
+function codebaseNames(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const folder of vscode.workspace.workspaceFolders ?? []) {
+    const name = vscode.workspace.getConfiguration(SECTION, folder.uri).get<string>('codebase')?.trim();
+    if (name && folder.uri.scheme === 'file') out[folder.uri.fsPath] = name;
+  }
+  return out;
 }

@@ -1,13 +1,16 @@
 import { existsSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
-import { SemcodeError, errorMessage } from './errors';
+import { resolve } from 'node:path';
+import { SemcodeError } from './errors';
+import { type RootRecord, claimRoot, resolveRoots } from './engineRoots';
+import { checkCodebaseName } from './identity/codebaseName';
 import { type Backend, type Embedder, openEmbedder } from './embed/embedder';
 import { hashModelFiles, recordedModelRef, resolveModel } from './embed/modelResolve';
 import { type Chunker, createChunker } from './index/chunker';
-import { distinctRoots } from './index/roots';
 import { Indexer, type IndexOptions, type IndexSummary, assertSameModel, rebuildCommand } from './index/indexer';
 import type { Db } from './store/db';
-import { type Codebase, IndexStore } from './store/indexStore';
+import { codebaseLabel } from './store/codebases';
+import { type Codebase, IndexStore, type RootedCodebase } from './store/indexStore';
 import { type DbTarget, openDb } from './store/open';
 import { type ModelVersion, versionOfModel } from './train/versions';
 import { type SearchHit, type SearchOptions, Searcher } from './search/search';
@@ -19,10 +22,15 @@ export interface EngineConfig {
   /** the editor setting, between --model and SEMCODE_MODEL */
   modelSetting?: string;
   backend?: Backend;
+  /** this machine's name in the index's table of roots (default: the host name) */
+  host?: string;
 }
 
 export interface CodebaseStatus {
-  root: string;
+  /** the codebase's name, the same on every machine */
+  name: string;
+  /** its folder on this machine, null when it has none here */
+  root: string | null;
   modelId: string | null;
   dimension: number | null;
   files: number;
@@ -43,12 +51,27 @@ export class Engine {
   readonly store: IndexStore;
   private embedder: Embedder | null = null;
   private chunker: Promise<Chunker> | null = null;
+  /** codebase names the user set, by the folder's real path (--codebase, semcode.codebase) */
+  private readonly names = new Map<string, string>();
 
   private constructor(
     readonly db: Db,
     private readonly cfg: EngineConfig,
   ) {
-    this.store = new IndexStore(db);
+    this.store = new IndexStore(db, cfg.host);
+  }
+
+  /** Names folders' codebases as the user set them (replacing earlier names); an empty name means the default. */
+  async nameCodebases(named: { root: string; name: string | undefined }[]): Promise<void> {
+    this.names.clear();
+    for (const { root, name } of named) {
+      if (!name?.trim()) continue;
+      this.names.set(await realpath(root).catch(() => resolve(root)), checkCodebaseName(name));
+    }
+  }
+
+  private resolveRoots(roots: string[]): Promise<RootRecord[]> {
+    return resolveRoots(this.store, roots, this.names);
   }
 
   static async open(cfg: EngineConfig): Promise<Engine> {
@@ -81,9 +104,14 @@ export class Engine {
     return this.switchEmbedder(() => openEmbedder({ model: real, backend: this.cfg.backend }));
   }
 
-  async index(opts: IndexOptions): Promise<IndexSummary> {
-    const { roots } = await distinctRoots(opts.roots);
-    return this.runIndexer(await this.indexEmbedder(roots), { ...opts, roots });
+  async index(opts: IndexOptions & { codebase?: string }): Promise<IndexSummary> {
+    if (opts.codebase !== undefined) {
+      if (opts.roots.length !== 1) throw new SemcodeError('usage', '--codebase names one root: index several roots one by one');
+      await this.nameCodebases([{ root: opts.roots[0]!, name: checkCodebaseName(opts.codebase) }]);
+    }
+    const records = await this.resolveRoots(opts.roots);
+    for (const rec of records) await claimRoot(this.store, rec);
+    return this.runIndexer(await this.indexEmbedder(records), { ...opts, roots: records.map((r) => r.given) }, records);
   }
 
   /**
@@ -91,19 +119,18 @@ export class Engine {
    * indexer's mismatch error); else the fine-tuned version their index records, so re-indexing never
    * silently falls back to the stock model; else the configured model (setting, SEMCODE_MODEL, default).
    */
-  private async indexEmbedder(roots: string[]): Promise<Embedder> {
+  private async indexEmbedder(records: RootRecord[]): Promise<Embedder> {
     if (this.cfg.model) return this.configuredEmbedder();
     const versions = new Map<string, Codebase[]>();
     const stock: string[] = [];
-    for (const root of roots) {
-      const cb = await this.store.codebase(await realpath(root).catch(() => root));
+    for (const { given, codebase: cb } of records) {
       if (cb?.modelVersionDir) versions.set(cb.modelVersionDir, [...(versions.get(cb.modelVersionDir) ?? []), cb]);
-      else stock.push(root);
+      else stock.push(given);
     }
     if (!versions.size) return this.configuredEmbedder();
     const [[dir, cbs]] = [...versions];
     if (versions.size > 1 || stock.length) {
-      const named = [...versions.values()].flat().map((cb) => `${cb.root} uses fine-tuned model ${cb.modelVersion}`);
+      const named = [...versions.values()].flat().map((cb) => `${codebaseLabel(cb)} uses fine-tuned model ${cb.modelVersion}`);
       throw new SemcodeError(
         'model_mismatch',
         `cannot index these roots with one model: ${[...named, ...stock.map((r) => `${r} does not`)].join(', ')}; index each separately`,
@@ -114,11 +141,11 @@ export class Engine {
       let back = '';
       try {
         resolveModel(undefined, undefined, { env: {} });
-        back = `, or go back to the shipped model with: ${rebuildCommand(cb.root, { modelId: 'default', db: this.db })}`;
+        back = `, or go back to the shipped model with: ${rebuildCommand(cb, { modelId: 'default', db: this.db })}`;
       } catch {
         // no shipped model to suggest
       }
-      throw new SemcodeError('model_not_found', `the index for ${cb.root} uses fine-tuned model ${cb.modelVersion}, whose folder is missing: ${dir}; restore it${back}`);
+      throw new SemcodeError('model_not_found', `the index for ${codebaseLabel(cb)} uses fine-tuned model ${cb.modelVersion}, whose folder is missing: ${dir}; restore it${back}`);
     }
     return this.embedderForDir(dir);
   }
@@ -127,16 +154,16 @@ export class Engine {
    * Runs the indexer and keeps the index's version name in step with the model it was built with: set
    * before a rebuild starts (an interrupted rebuild resumes with the same model) and after indexing.
    */
-  private async runIndexer(embedder: Embedder, opts: IndexOptions): Promise<IndexSummary> {
+  private async runIndexer(embedder: Embedder, opts: IndexOptions, records: RootRecord[]): Promise<IndexSummary> {
     this.chunker ??= createChunker();
     const version = versionOfModel(embedder.modelDir);
-    const sync = async (root: string) => {
-      const cb = await this.store.codebase(root);
+    const sync = async (cb: Codebase | null) => {
       if (cb && (cb.modelVersion !== (version?.name ?? null) || cb.modelVersionDir !== (version?.dir ?? null))) await this.store.setModelVersion(cb.id, version);
     };
-    if (opts.rebuild) for (const root of opts.roots) await sync(await realpath(root).catch(() => root));
-    const summary = await new Indexer(this.store, embedder, await this.chunker).index(opts);
-    for (const root of summary.roots) await sync(root);
+    if (opts.rebuild) for (const rec of records) await sync(rec.codebase);
+    const names = new Map(records.map((r) => [r.real, r.name]));
+    const summary = await new Indexer(this.store, embedder, await this.chunker).index(opts, (real) => names.get(real) ?? real);
+    for (const root of summary.roots) await sync(await this.store.codebase(root));
     return summary;
   }
 
@@ -145,23 +172,31 @@ export class Engine {
    * re-embedded, so the index records the version's id, hash and dimension like any other model.
    */
   async activateVersion(root: string, version: ModelVersion, opts: Omit<IndexOptions, 'roots' | 'rebuild'> = {}): Promise<IndexSummary> {
-    const [cb] = await this.codebasesFor([root]);
-    return this.runIndexer(await this.embedderForDir(version.dir), { ...opts, roots: [cb!.root], rebuild: true });
+    const records = await this.resolveRoots([root]);
+    await this.codebasesOf(records);
+    return this.runIndexer(await this.embedderForDir(version.dir), { ...opts, roots: [records[0]!.given], rebuild: true }, records);
   }
 
   /** The indexed codebases for these roots; a root never indexed is a clear error. */
-  async codebasesFor(roots: string[]): Promise<Codebase[]> {
+  async codebasesFor(roots: string[]): Promise<RootedCodebase[]> {
+    return this.codebasesOf(await this.resolveRoots(roots));
+  }
+
+  private async codebasesOf(records: RootRecord[]): Promise<RootedCodebase[]> {
+    return records.map(({ given, real, exists, codebase: cb }) => {
+      if (!exists) throw new SemcodeError('io_error', `cannot read root ${given}: no such folder`);
+      if (!cb?.modelHash) throw new SemcodeError('not_indexed', `${real} is not indexed in ${this.db.location}; run: semcode index --root ${real}`);
+      return cb;
+    });
+  }
+
+  /** Indexed codebases by name (--codebase without --root): each with this machine's folder, if it has one. */
+  async codebasesNamed(names: string[]): Promise<Codebase[]> {
     const out: Codebase[] = [];
-    for (const root of (await distinctRoots(roots)).roots) {
-      let real: string;
-      try {
-        real = await realpath(root);
-      } catch (e) {
-        throw new SemcodeError('io_error', `cannot read root ${root}: ${errorMessage(e)}`);
-      }
-      const cb = await this.store.codebase(real);
-      if (!cb || !cb.modelHash) {
-        throw new SemcodeError('not_indexed', `${real} is not indexed in ${this.db.location}; run: semcode index --root ${real}`);
+    for (const name of new Set(names.map(checkCodebaseName))) {
+      const cb = await this.store.codebases.named(name);
+      if (!cb?.modelHash) {
+        throw new SemcodeError('not_indexed', `no codebase named ${name} is indexed in ${this.db.location}; index a folder as it with: semcode index --root DIR --codebase ${name}`);
       }
       out.push(cb);
     }
@@ -178,7 +213,7 @@ export class Engine {
       if (cb.modelHash !== first.modelHash) {
         throw new SemcodeError(
           'model_mismatch',
-          `${first.root} was indexed with ${first.modelId} but ${cb.root} with ${cb.modelId}; search them separately or rebuild one with: ${rebuildCommand(cb.root, { modelId: first.modelId, db: this.db })}`,
+          `${codebaseLabel(first)} was indexed with ${first.modelId} but ${codebaseLabel(cb)} with ${cb.modelId}; search them separately or rebuild one with: ${rebuildCommand(cb, { modelId: first.modelId, db: this.db })}`,
         );
       }
     }
@@ -208,8 +243,8 @@ export class Engine {
       if (hash ? hash !== cb.modelHash : asked.id !== cb.modelId) {
         throw new SemcodeError(
           'model_mismatch',
-          `--model ${asked.id} is not the model the index for ${cb.root} was built with (${cb.modelId}, dim ${cb.dimension}); ` +
-            `omit --model to use it, or rebuild with: ${rebuildCommand(cb.root, { modelId: asked.id, db: this.db })}`,
+          `--model ${asked.id} is not the model the index for ${codebaseLabel(cb)} was built with (${cb.modelId}, dim ${cb.dimension}); ` +
+            `omit --model to use it, or rebuild with: ${rebuildCommand(cb, { modelId: asked.id, db: this.db })}`,
         );
       }
     }
@@ -230,13 +265,15 @@ export class Engine {
     return new Searcher(this.db, embed).search(codebases, query, opts);
   }
 
-  async status(roots: string[] | null): Promise<CodebaseStatus[]> {
-    const cbs = roots ? await this.codebasesFor(roots) : await this.store.codebases();
+  /** The codebases of these roots, or of these names, or (neither given) every codebase in the database. */
+  async status(roots: string[] | null, names: string[] = []): Promise<CodebaseStatus[]> {
+    const cbs = roots ? await this.codebasesFor(roots) : names.length ? await this.codebasesNamed(names) : await this.store.codebases.all();
     await this.checkAskedModel(cbs);
     const out: CodebaseStatus[] = [];
     for (const cb of cbs) {
       const c = await this.store.counts(cb.id);
       out.push({
+        name: cb.name,
         root: cb.root,
         modelId: cb.modelId,
         dimension: cb.dimension,
@@ -261,17 +298,10 @@ export class Engine {
    * The indexed codebases among these roots, each with the root as given. A root not indexed yet is left
    * out, not an error: the language server answers from what is indexed while the rest is being built.
    */
-  async indexedCodebases(roots: string[]): Promise<{ root: string; codebase: Codebase }[]> {
-    const out: { root: string; codebase: Codebase }[] = [];
-    for (const root of (await distinctRoots(roots)).roots) {
-      let real: string;
-      try {
-        real = await realpath(root);
-      } catch {
-        continue;
-      }
-      const cb = await this.store.codebase(real);
-      if (cb?.modelHash) out.push({ root, codebase: cb });
+  async indexedCodebases(roots: string[]): Promise<{ root: string; codebase: RootedCodebase }[]> {
+    const out: { root: string; codebase: RootedCodebase }[] = [];
+    for (const { given, exists, codebase } of await this.resolveRoots(roots)) {
+      if (exists && codebase?.modelHash) out.push({ root: given, codebase });
     }
     return out;
   }

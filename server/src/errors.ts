@@ -19,6 +19,8 @@ export type ErrorCode =
   | 'empty_query'
   /** another process is indexing the same codebase: writes are serialized per codebase */
   | 'index_busy'
+  /** two folders on one machine would share a codebase name: each needs its own (--codebase, semcode.codebase) */
+  | 'codebase_name_taken'
   | 'io_error'
   /** the disk holding the index filled up: "no space left on DIR (N MB free)"; the index keeps what was committed */
   | 'disk_full'

@@ -48,6 +48,8 @@ export interface StartOptions {
   capabilities?: Record<string, unknown>;
   /** runs after `initialize` and before `initialized` (e.g. to pause indexing before it starts) */
   beforeInitialized?: (s: LspServer) => Promise<void>;
+  /** answers workspace/configuration, one value per item (needs capabilities.workspace.configuration) */
+  onConfiguration?: (items: { scopeUri?: string; section?: string }[]) => unknown[];
   /** answers window/showMessageRequest; default: no choice */
   onShowMessage?: (params: { message: string; actions?: { title: string }[] }) => { title: string } | null;
 }
@@ -75,6 +77,9 @@ export class LspServer {
     );
     conn.onNotification('window/logMessage', (p: { type: number; message: string }) => s.push({ kind: 'log', type: p.type, message: p.message }));
     conn.onRequest('window/workDoneProgress/create', () => null);
+    conn.onRequest('workspace/configuration', (p: { items: { scopeUri?: string; section?: string }[] }) =>
+      opts.onConfiguration ? opts.onConfiguration(p.items) : p.items.map(() => null),
+    );
     conn.onRequest('client/registerCapability', (p: { registrations: { method: string; registerOptions?: unknown }[] }) => {
       s.registrations.push(...p.registrations);
       return null;

@@ -5,24 +5,27 @@ import type { Backend } from '../embed/embedder';
 import { recordedModelRef } from '../embed/modelResolve';
 import { Engine, type EngineConfig } from '../engine';
 import type { IndexSummary } from '../index/indexer';
-import { shellWord } from '../index/indexer';
+import { rebuildCommand } from '../index/indexer';
 import { distinctRoots } from '../index/roots';
+import { type Codebase, codebaseLabel } from '../store/codebases';
 import { isPostgresUrl } from '../store/open';
 import { globToRegex } from '../search/glob';
 import { SEARCH_MODES, type SearchHit, type SearchMode } from '../search/search';
 import { progressReporter } from './progress';
 
 const USAGE = `usage:
-  semcode index  --root DIR [--root DIR ...] [--db URL | --db-dir DIR] [--model NAME_OR_PATH] [--rebuild] [--json]
-  semcode search QUERY --root DIR [--db URL | --db-dir DIR] [--model NAME_OR_PATH] [-k N] [--mode hybrid|vector|text]
-                 [--glob PATTERN] [--lang LANG] [--json]
+  semcode index  --root DIR [--root DIR ...] [--codebase NAME] [--db URL | --db-dir DIR] [--model NAME_OR_PATH] [--rebuild] [--json]
+  semcode search QUERY (--root DIR | --codebase NAME) [--db URL | --db-dir DIR] [--model NAME_OR_PATH] [-k N]
+                 [--mode hybrid|vector|text] [--glob PATTERN] [--lang LANG] [--json]
   semcode search --queries FILE --root DIR ...      (one query per line, the model loaded once)
-  semcode status [--root DIR] [--db URL | --db-dir DIR] [--model NAME_OR_PATH] [--json]
-  semcode train  --root DIR [--db URL | --db-dir DIR] [--seed N] [--epochs N] [--json]
+  semcode status [--root DIR | --codebase NAME] [--db URL | --db-dir DIR] [--model NAME_OR_PATH] [--json]
+  semcode train  (--root DIR | --codebase NAME) [--db URL | --db-dir DIR] [--seed N] [--epochs N] [--json]
                  (fine-tunes the index's model on the codebase's documented functions; saves a new version
                  in \${XDG_STATE_HOME:-~/.local/state}/semcode/models only if held-out search improves)
 
 common options:
+  --codebase NAME    the codebase's name, the same on every machine (default: the repository's origin remote,
+                     else the folder's name); with --root it names that folder, alone it selects the codebase
   --db URL           a PostgreSQL + pgvector server (postgres://...)
   --db-dir DIR       the embedded database directory (default \${XDG_CACHE_HOME:-~/.cache}/semcode)
   --model NAME       a model directory or hub id (default: SEMCODE_MODEL, else the model shipped with semcode)
@@ -34,6 +37,7 @@ exit status: 0 success, 1 usage error, 2 runtime error`;
 
 const OPTIONS = {
   root: { type: 'string', multiple: true },
+  codebase: { type: 'string' },
   db: { type: 'string' },
   'db-dir': { type: 'string' },
   model: { type: 'string' },
@@ -126,9 +130,11 @@ async function uniqueRoots(v: Values): Promise<string[]> {
 }
 
 /** One warning per codebase whose last full index run did not finish: results may miss files. */
-function warnIncomplete(codebases: { root: string; incomplete: boolean }[]): void {
+function warnIncomplete(codebases: Codebase[]): void {
   for (const c of codebases) {
-    if (c.incomplete) process.stderr.write(`semcode: warning: index incomplete for ${c.root} (a run did not finish): run semcode index --root ${shellWord(c.root)}\n`);
+    if (c.incomplete) {
+      process.stderr.write(`semcode: warning: index incomplete for ${codebaseLabel(c)} (a run did not finish): run ${rebuildCommand(c).replace(/ --rebuild$/, '')}\n`);
+    }
   }
 }
 
@@ -145,8 +151,33 @@ function engineConfig(v: Values, create: boolean): EngineConfig {
 }
 
 function requireRoots(v: Values): string[] {
-  if (!v.root?.length) throw new UsageError('--root DIR is required');
+  if (!v.root?.length) throw new UsageError(v.codebase === undefined ? '--root DIR is required' : '--root DIR is required here');
   return v.root;
+}
+
+/**
+ * The folders a writing command (index, train) works on: --root, or the folder of --codebase NAME on this
+ * machine. A name given with one root names that root's codebase.
+ */
+async function rootsToWrite(v: Values, engine: Engine): Promise<string[]> {
+  if (v.root?.length) {
+    const roots = await uniqueRoots(v);
+    if (v.codebase !== undefined) {
+      if (roots.length !== 1) throw new UsageError('--codebase names one root: index several roots one by one');
+      await engine.nameCodebases([{ root: roots[0]!, name: v.codebase }]);
+    }
+    return roots;
+  }
+  if (v.codebase === undefined) throw new UsageError('--root DIR (or --codebase NAME) is required');
+  const [cb] = await engine.codebasesNamed([v.codebase]);
+  if (!cb!.root) throw new UsageError(`codebase ${cb!.name} has no folder on this machine: give --root DIR`);
+  return [cb!.root];
+}
+
+/** The codebases a reading command (search, status) asks for: of --root (named by --codebase), or by name. */
+async function codebasesToRead(v: Values, engine: Engine): Promise<Codebase[]> {
+  if (!v.root?.length) return engine.codebasesNamed(v.codebase === undefined ? [] : [v.codebase]);
+  return engine.codebasesFor(await rootsToWrite(v, engine));
 }
 
 function positiveInt(name: string, s: string | undefined, dflt: number): number {
@@ -159,8 +190,9 @@ function positiveInt(name: string, s: string | undefined, dflt: number): number 
 async function indexCommand(v: Values, rest: string[], open: () => Promise<Engine>): Promise<number> {
   if (rest.length) throw new UsageError(`index takes no positional arguments: ${rest.join(' ')}`);
   const maxFileSize = positiveInt('--max-file-size', v['max-file-size'], 1 << 20);
-  const roots = await uniqueRoots(v);
+  if (!v.root?.length && v.codebase === undefined) requireRoots(v);
   const engine = await open();
+  const roots = await rootsToWrite(v, engine);
   const bar = progressReporter();
   let summary: IndexSummary;
   try {
@@ -209,9 +241,9 @@ async function searchCommand(v: Values, rest: string[], open: () => Promise<Engi
   const mode = (v.mode ?? 'hybrid') as SearchMode;
   if (!SEARCH_MODES.includes(mode)) throw new UsageError(`--mode is one of ${SEARCH_MODES.join(', ')}, not ${v.mode}`);
   if (v.glob !== undefined) globToRegex(v.glob); // an invalid glob is a usage error before anything opens
-  const roots = await uniqueRoots(v);
+  if (!v.root?.length && v.codebase === undefined) throw new UsageError('--root DIR (or --codebase NAME) is required');
   const engine = await open();
-  const codebases = await engine.codebasesFor(roots);
+  const codebases = await codebasesToRead(v, engine);
   warnIncomplete(codebases);
   const opts = { k, mode, glob: v.glob, language: v.lang };
   if (queries.length === 1) {
@@ -266,9 +298,9 @@ function printHits(query: string, hits: SearchHit[], header: boolean): void {
 
 async function statusCommand(v: Values, rest: string[], open: () => Promise<Engine>): Promise<number> {
   if (rest.length) throw new UsageError(`status takes no positional arguments: ${rest.join(' ')}`);
-  const roots = v.root?.length ? await uniqueRoots(v) : null;
   const engine = await open();
-  const codebases = await engine.status(roots);
+  const roots = v.root?.length ? await rootsToWrite(v, engine) : null;
+  const codebases = await engine.status(roots, v.codebase === undefined ? [] : [v.codebase]);
   const { availableBackends } = await import('../embed/embedder');
   const backends = await availableBackends();
   const backend = v.backend ?? 'cpu';
@@ -297,8 +329,8 @@ async function statusCommand(v: Values, rest: string[], open: () => Promise<Engi
     ];
     if (!codebases.length) lines.push('no codebases indexed');
     for (const c of codebases) {
-      lines.push(`${c.root}`, `  model ${c.modelVersion ? `${c.modelVersion} (fine-tuned) ` : ''}${c.modelId} (dim ${c.dimension}), files ${c.files}, chunks ${c.chunks}, hnsw ${c.hnsw ? 'built' : 'not built'}, indexed ${c.indexedAt ?? 'never'}`);
-      if (c.incomplete) lines.push(`  index incomplete: a run did not finish; run semcode index --root ${shellWord(c.root)}`);
+      lines.push(`${c.name}  ${c.root ?? '(no folder on this machine)'}`, `  model ${c.modelVersion ? `${c.modelVersion} (fine-tuned) ` : ''}${c.modelId} (dim ${c.dimension}), files ${c.files}, chunks ${c.chunks}, hnsw ${c.hnsw ? 'built' : 'not built'}, indexed ${c.indexedAt ?? 'never'}`);
+      if (c.incomplete) lines.push(`  index incomplete: a run did not finish; run ${rebuildCommand(c, {}).replace(/ --rebuild$/, '')}`);
     }
     process.stdout.write(`${lines.join('\n')}\n`);
   }
@@ -314,13 +346,14 @@ function nonNegativeInt(name: string, s: string | undefined, dflt: number): numb
 
 async function trainCommand(v: Values, rest: string[], open: () => Promise<Engine>): Promise<number> {
   if (rest.length) throw new UsageError(`train takes no positional arguments: ${rest.join(' ')}`);
-  const roots = await uniqueRoots(v);
-  if (roots.length !== 1) throw new UsageError('train takes exactly one --root (each codebase gets its own model)');
+  if (!v.root?.length && v.codebase === undefined) requireRoots(v);
+  if ((v.root?.length ?? 0) > 1 && (await distinctRoots(v.root!)).roots.length !== 1) throw new UsageError('train takes exactly one --root (each codebase gets its own model)');
   const { FINETUNE_DEFAULTS, finetune } = await import('../train/finetune');
   const seed = nonNegativeInt('--seed', v.seed, FINETUNE_DEFAULTS.seed);
   const epochs = positiveInt('--epochs', v.epochs, FINETUNE_DEFAULTS.epochs);
   const maxFileSize = positiveInt('--max-file-size', v['max-file-size'], 1 << 20);
   const engine = await open();
+  const roots = await rootsToWrite(v, engine);
   await engine.checkAskedModel(await engine.codebasesFor(roots));
   const bar = progressReporter();
   let r: Awaited<ReturnType<typeof finetune>>;

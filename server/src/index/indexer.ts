@@ -6,7 +6,8 @@ import { sha256 } from '../embed/input';
 import { type JobQueue, LocalQueue } from '../jobs/queue';
 import type { Db, Lease } from '../store/db';
 import { defaultDbDir } from '../store/open';
-import type { Codebase, IndexStore } from '../store/indexStore';
+import { type Codebase, type RootedCodebase, codebaseLabel } from '../store/codebases';
+import type { IndexStore } from '../store/indexStore';
 import type { Chunker } from './chunker';
 import { type EmbedJob, type EmbedJobFile, type EmbedJobResult, type JobContext, type JobModel, handleEmbedJob, jobFile } from './embedJob';
 import { type SkipReason, type WalkOptions, Walker, coverPaths } from './walker';
@@ -106,8 +107,11 @@ export interface RebuildHint {
  * Rebuild hint used by every model-mismatch message: a command that works when pasted, so it names the
  * database (unless it is the default directory) and the model (unless it is the shipped one).
  */
-export function rebuildCommand(root: string, hint: RebuildHint = {}): string {
-  const args = ['semcode', 'index', '--root', shellWord(root)];
+export function rebuildCommand(where: string | Pick<Codebase, 'name' | 'root'>, hint: RebuildHint = {}): string {
+  const root = typeof where === 'string' ? where : where.root;
+  // A codebase without a folder on this machine is rebuilt from a clone of it, named as it is.
+  const args = ['semcode', 'index', '--root', root === null ? 'DIR' : shellWord(root)];
+  if (root === null && typeof where !== 'string') args.push('--codebase', shellWord(where.name));
   if (hint.db?.kind === 'postgres') args.push('--db', shellWord(hint.db.location));
   else if (hint.db && hint.db.location !== 'memory' && resolve(hint.db.location) !== resolve(defaultDbDir())) args.push('--db-dir', shellWord(hint.db.location));
   if (hint.modelId && hint.modelId !== 'default') args.push('--model', shellWord(hint.modelId.startsWith('path:') ? hint.modelId.slice(5) : hint.modelId));
@@ -125,10 +129,10 @@ export function assertSameModel(cb: Codebase, model: { modelId: string; modelHas
   if (!cb.modelHash || cb.modelHash === model.modelHash) return;
   throw new SemcodeError(
     'model_mismatch',
-    `index for ${cb.root} was built with model ${cb.modelId} (dim ${cb.dimension}) but the current model is ` +
+    `index for ${codebaseLabel(cb)} was built with model ${cb.modelId} (dim ${cb.dimension}) but the current model is ` +
       `${model.modelId} (dim ${model.dimension})` +
       (cb.modelId === model.modelId ? ' whose files have changed' : '') +
-      `; rebuild it with: ${rebuildCommand(cb.root, { modelId: model.modelId, db })}`,
+      `; rebuild it with: ${rebuildCommand(cb, { modelId: model.modelId, db })}`,
   );
 }
 
@@ -147,11 +151,12 @@ interface Run {
   leases: Lease[];
   chunkTotal: number;
   hnswBuilt: boolean;
+  nameOf: (realRoot: string) => string;
 }
 
 /** A root once planned: its codebase, what was indexed before the run and what the walk found. */
 interface PlannedRoot {
-  cb: Codebase;
+  cb: RootedCodebase;
   known: Map<string, string>;
   seen: Set<string>;
 }
@@ -170,11 +175,12 @@ export class Indexer {
     private readonly chunker: Chunker,
   ) {}
 
-  async index(opts: IndexOptions): Promise<IndexSummary> {
+  /** `nameOf` gives the codebase name of a root's real path (the engine resolved it: engineRoots.ts). */
+  async index(opts: IndexOptions, nameOf: (realRoot: string) => string = (real) => real): Promise<IndexSummary> {
     const started = performance.now();
     const only = opts.paths ? coverPaths(opts.paths) : null;
     if (only && opts.roots.length !== 1) throw new SemcodeError('usage', 'indexing given paths needs exactly one root');
-    const run = newRun(opts, only);
+    const run = newRun(opts, only, nameOf);
     const ctx: JobContext = { store: this.store, model: this.model, embedBatch: Math.max(1, opts.embedBatch ?? 64) };
     try {
       // In this process: the gate holds a job not yet started (the one in flight finishes).
@@ -244,7 +250,7 @@ export class Indexer {
   }
 
   private async startRoot(run: Run, realRoot: string): Promise<PlannedRoot> {
-    const cb = await this.openCodebase(realRoot, run.opts, run.leases);
+    const cb = await this.openCodebase(realRoot, run.nameOf(realRoot), run.opts, run.leases);
     const known = run.only ? await this.store.fileHashesUnder(cb.id, run.only) : await this.store.fileHashes(cb.id);
     run.progress.filesKnown += run.only ? 0 : known.size;
     run.roots.push(realRoot);
@@ -279,7 +285,7 @@ export class Indexer {
    * or recounting (seconds) would hold PGlite, and every request, that long. A walk counts, and recounts
    * when something changed or a run that stopped early left the statistics behind.
    */
-  private async termStats(run: Run, cb: Codebase, gone: number): Promise<number> {
+  private async termStats(run: Run, cb: RootedCodebase, gone: number): Promise<number> {
     if (run.only) {
       if (!cb.indexedAt) await timed(run.timings, 'termStats', () => this.store.refreshTermStats(cb.id));
       return (await this.store.codebase(cb.root))!.nChunks;
@@ -294,8 +300,8 @@ export class Indexer {
    * The codebase of a root, leased to this run for writing and checked against the model. A full walk marks
    * it unfinished until its end, so a killed run leaves an index that says it is incomplete.
    */
-  private async openCodebase(root: string, opts: IndexOptions, leases: Lease[]): Promise<Codebase> {
-    leases.push(await this.lease(await this.store.ensureCodebase(root), opts));
+  private async openCodebase(root: string, name: string, opts: IndexOptions, leases: Lease[]): Promise<RootedCodebase> {
+    leases.push(await this.lease(await this.store.ensureCodebase(root, name), opts));
     let cb = (await this.store.codebase(root))!; // as the previous holder left it
     if (opts.rebuild && cb.modelHash) {
       await this.store.resetCodebase(cb.id);
@@ -325,9 +331,10 @@ export class Indexer {
   }
 }
 
-function newRun(opts: IndexOptions, only: string[] | null): Run {
+function newRun(opts: IndexOptions, only: string[] | null, nameOf: (realRoot: string) => string): Run {
   return {
     opts,
+    nameOf,
     only,
     walker: new Walker(opts.walk),
     jobChunks: opts.jobChunks ?? 256,

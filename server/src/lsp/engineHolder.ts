@@ -25,6 +25,14 @@ export class EngineHolder {
         db: s.databaseUrl ? { url: s.databaseUrl } : { dir: s.databaseDir || undefined },
         modelSetting: s.model || undefined,
         backend: s.backend,
+      }).then(async (engine) => {
+        try {
+          await engine.nameCodebases(Object.entries(s.codebases ?? {}).map(([root, name]) => ({ root, name })));
+          return engine;
+        } catch (e) {
+          await engine.close().catch(() => {});
+          throw e;
+        }
       });
       // A failed open (database unreachable, locked) is retried by the next request, not remembered.
       this.opening.catch(() => {

@@ -13,7 +13,7 @@ export async function searchWorkspace(engine: Engine, roots: readonly string[], 
     if (indexing) return { items: [], ...marked };
     throw new SemcodeError('not_indexed', roots.length ? 'the workspace is not indexed yet; run Semcode: Reindex' : 'no workspace folder is open');
   }
-  const given = new Map(indexed.map((c) => [c.codebase.root, c.root]));
+  const given = new Map(indexed.map((c) => [c.codebase.name, c.root]));
   let hits: SearchHit[];
   try {
     hits = await engine.searchCodebases(
@@ -28,7 +28,7 @@ export async function searchWorkspace(engine: Engine, roots: readonly string[], 
   }
   return {
     items: hits.map((h) => ({
-      uri: fileUri(given.get(h.root) ?? h.root, h.path),
+      uri: fileUri(given.get(h.codebase)!, h.path),
       path: h.path,
       startLine: h.startLine,
       endLine: h.endLine,

@@ -4,6 +4,7 @@
  * the modules beside it; heavy work happens there and in the embedding worker thread, never in the editor.
  */
 import { isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import {
   type ClientCapabilities,
   DidChangeConfigurationNotification,
@@ -164,12 +165,12 @@ async function applySettings(raw: unknown): Promise<void> {
   if (change.model) declined = null;
   settings = next;
   router.reset();
-  if (change.database || change.backend) {
+  if (change.database || change.backend || change.codebases) {
     // Another database (or backend): a new engine; the model setting rides along only if it is unchanged.
     lockRetry.stop();
     await index.stop();
     await engines.reopen(modelChanged ? { ...next, model: engines.settings.model } : next);
-    log('settings changed: database or backend; reopening the index');
+    log(`settings changed: ${change.codebases && !change.database && !change.backend ? 'a folder\'s codebase name' : 'database or backend'}; reopening the index`);
     index.full(roots).catch(() => {});
   } else if (change.walk) {
     log('settings changed: ignore patterns or size limit; walking the workspace again');
@@ -185,11 +186,23 @@ async function applySettings(raw: unknown): Promise<void> {
 async function pullSettings(): Promise<unknown | undefined> {
   if (!caps.workspace?.configuration) return undefined;
   try {
-    return await connection.workspace.getConfiguration('semcode');
+    const section: unknown = await connection.workspace.getConfiguration('semcode');
+    return withCodebaseNames(section);
   } catch (e) {
     logError(`workspace/configuration failed: ${errorMessage(e)}`);
     return undefined;
   }
+}
+
+/**
+ * semcode.codebase is a resource setting (each folder of a workspace names its own codebase), so it is
+ * asked for per folder: the section as pushed or pulled without a scope holds only the window's value.
+ */
+async function withCodebaseNames(section: unknown): Promise<unknown> {
+  if (!caps.workspace?.configuration || typeof section !== 'object' || section === null || Array.isArray(section)) return section;
+  if (!roots.length) return { ...section, codebases: {} };
+  const names: unknown[] = await connection.workspace.getConfiguration(roots.map((r) => ({ scopeUri: pathToFileURL(r).href, section: 'semcode.codebase' })));
+  return { ...section, codebases: Object.fromEntries(roots.map((r, i) => [r, names[i]])) };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -249,7 +262,7 @@ connection.onDidChangeConfiguration((params) => {
   settingsChain = settingsChain.then(async () => {
     try {
       const pushed = (params?.settings as { semcode?: unknown } | null | undefined)?.semcode;
-      const raw = pushed !== undefined ? pushed : await pullSettings();
+      const raw = pushed !== undefined ? await withCodebaseNames(pushed) : await pullSettings();
       if (raw !== undefined) await applySettings(raw);
     } catch (e) {
       logError(`applying settings failed: ${errorMessage(e)}`);
@@ -291,7 +304,12 @@ function watchFolders(): void {
       const removed = new Set(event.removed.map((f) => uriToPath(f.uri)));
       roots = [...roots.filter((r) => !removed.has(r)), ...added];
       router.reset();
-      if (added.length) index.full(added).catch(() => {});
+      // A new folder may name its own codebase: the names are read again before it is indexed.
+      settingsChain = settingsChain.then(async () => {
+        const names = normalizeSettings(await withCodebaseNames({})).settings.codebases;
+        if (diffSettings(settings, { ...settings, codebases: names }).codebases) await applySettings({ ...settings, codebases: names });
+        else if (added.length) index.full(added).catch(() => {});
+      }).catch((e: unknown) => logError(`reading folder settings failed: ${errorMessage(e)}`));
     }),
   );
 }

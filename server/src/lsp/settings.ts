@@ -35,6 +35,12 @@ export function normalizeSettings(raw: unknown): NormalizedSettings {
     if (typeof r.followExternalLinks === 'boolean') out.followExternalLinks = r.followExternalLinks;
     else warnings.push(`semcode.followExternalLinks must be true or false, got ${JSON.stringify(r.followExternalLinks)}; using false`);
   }
+  if (r.codebases !== undefined && r.codebases !== null) {
+    if (typeof r.codebases === 'object' && !Array.isArray(r.codebases)) {
+      const named = Object.entries(r.codebases as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string' && !!e[1].trim());
+      if (named.length) out.codebases = Object.fromEntries(named.map(([k, n]) => [k, n.trim()]));
+    } else warnings.push('semcode.codebase must be a name per folder; ignored');
+  }
   const backend = str(r.backend);
   if (backend === 'cpu' || backend === 'wasm') out.backend = backend;
   else if (backend && backend !== 'auto') warnings.push(`semcode.backend must be cpu or wasm, got ${JSON.stringify(backend)}; using the default`);
@@ -50,6 +56,8 @@ export interface SettingsChange {
   backend: boolean;
   /** ignore patterns or size limit: which files are indexed */
   walk: boolean;
+  /** a folder's codebase name (semcode.codebase) */
+  codebases: boolean;
 }
 
 export function diffSettings(a: SemcodeSettings, b: SemcodeSettings): SettingsChange {
@@ -61,5 +69,10 @@ export function diffSettings(a: SemcodeSettings, b: SemcodeSettings): SettingsCh
       JSON.stringify(a.ignore ?? []) !== JSON.stringify(b.ignore ?? []) ||
       (a.maxFileSize ?? 0) !== (b.maxFileSize ?? 0) ||
       !!a.followExternalLinks !== !!b.followExternalLinks,
+    codebases: JSON.stringify(sorted(a.codebases)) !== JSON.stringify(sorted(b.codebases)),
   };
+}
+
+function sorted(names: Record<string, string> | undefined): [string, string][] {
+  return Object.entries(names ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }

@@ -50,7 +50,7 @@ export async function workspaceSymbols(engine: Engine, roots: readonly string[],
   if (!q) return [];
   const indexed = await engine.indexedCodebases([...roots]);
   if (!indexed.length) return [];
-  const given = new Map(indexed.map((c) => [c.codebase.root, c.root]));
+  const given = new Map(indexed.map((c) => [c.codebase.name, c.root]));
   const [byName, byMeaning] = await Promise.all([
     Promise.all(indexed.map(async (c) => (await symbolsByName(engine.db, c.codebase, q, NAME_LIMIT)).map((m) => ({ ...m, root: c.root })))),
     engine.searchCodebases(indexed.map((c) => c.codebase), q, { k: SEMANTIC_K, mode: 'vector' }).catch((e: unknown) => {
@@ -73,7 +73,7 @@ export async function workspaceSymbols(engine: Engine, roots: readonly string[],
   for (const m of names) if (m.symbol) add({ root: m.root, path: m.path, startLine: m.startLine, endLine: m.endLine, symbol: m.symbol, kind: m.kind });
   for (const h of byMeaning) {
     if (!h.symbol) continue;
-    add({ root: given.get(h.root) ?? h.root, path: h.path, startLine: h.startLine, endLine: h.endLine, symbol: h.symbol, kind: h.kind });
+    add({ root: given.get(h.codebase)!, path: h.path, startLine: h.startLine, endLine: h.endLine, symbol: h.symbol, kind: h.kind });
   }
   return found.slice(0, MAX_RESULTS).map((f) => {
     const { name, container } = splitSymbol(f.symbol);

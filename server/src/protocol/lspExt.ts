@@ -112,4 +112,6 @@ export interface SemcodeSettings {
   backend?: 'cpu' | 'wasm';
   /** follow symbolic links whose target is outside the workspace folder (default: skip them) */
   followExternalLinks?: boolean;
+  /** semcode.codebase of each workspace folder that sets one, by the folder's path (a resource setting) */
+  codebases?: Record<string, string>;
 }

@@ -1,11 +1,12 @@
 import { SemcodeError } from '../errors';
+import { type ChunkFilter, type ChunkRef, type SearchRow, textSearch, vectorSearch } from '../store/chunkQueries';
+import { vectorLiteral } from '../store/chunks';
 import type { Db } from '../store/db';
-import { type Codebase, hnswScope, vectorLiteral } from '../store/indexStore';
+import type { Codebase } from '../store/indexStore';
+import { documentFrequencies } from '../store/termStats';
 import { DEFAULT_FUSION, type FusionCandidate, type FusionWeights, fuseScores, nameMatch } from './fusion';
-import { BM25_B, BM25_K1, queryBm25Vector } from '../text/bm25Vector';
 import { globToRegex } from './glob';
 import { queryTerms, searchTerms, stem } from '../text/terms';
-import type { ChunkRef } from './related';
 
 export type SearchMode = 'hybrid' | 'vector' | 'text';
 export const SEARCH_MODES: readonly SearchMode[] = ['hybrid', 'vector', 'text'];
@@ -20,7 +21,9 @@ export interface SearchOptions {
 }
 
 export interface SearchHit extends ChunkRef {
-  root: string;
+  /** the codebase's name, and its folder on this machine (null when it has none here) */
+  codebase: string;
+  root: string | null;
   score: number;
   snippet: string;
 }
@@ -45,22 +48,7 @@ const CANDIDATE_BUDGET = 4000;
  */
 export const MAX_QUERY_TERMS = 256;
 
-export interface Row {
-  id: string;
-  path: string;
-  start_line: number;
-  end_line: number;
-  symbol: string | null;
-  kind: string;
-  language: string;
-  content: string;
-  score: number;
-  /** hybrid search's two scores, when the query computed them */
-  cos?: number | null;
-  text?: number | null;
-}
-
-const ROW_COLUMNS = 'c.id::text AS id, c.path, c.start_line, c.end_line, c.symbol, c.kind, c.language, c.content';
+export type Row = SearchRow;
 
 export interface SearcherOptions {
   /** hybrid search's weights (fusion.ts); DEFAULT_FUSION unless given */
@@ -93,7 +81,7 @@ export class Searcher {
     }
     const hits: SearchHit[] = [];
     for (const cb of codebases) {
-      for (const row of await this.searchOne(cb, query, vector, mode, k, opts)) hits.push(toHit(cb.root, row));
+      for (const row of await this.searchOne(cb, query, vector, mode, k, opts)) hits.push(toHit(cb, row));
     }
     hits.sort((a, b) => b.score - a.score);
     return hits.slice(0, k);
@@ -130,78 +118,22 @@ export class Searcher {
   }
 
   /** Nearest chunks by cosine; with `bm`, each row's BM25 score too (as `text`), for hybrid search. */
-  private async vectorSearch(cb: Codebase, vector: string, k: number, opts: SearchOptions, bm?: Bm25Terms): Promise<Row[]> {
-    if (!cb.dimension) return [];
-    const filter = buildFilter(opts, bm ? 5 : 3);
-    const dim = Math.trunc(cb.dimension);
-    const id = Math.trunc(cb.id);
-    const cos = `1 - (c.embedding::vector(${dim}) <=> $1::vector(${dim}))`;
-    // Evaluated for the rows the index scan returns, not for the codebase.
-    const text = bm
-      ? `, (SELECT ${bm25Sum('c', bm.avg)}
-              FROM unnest(ts_filter(setweight(c.tsv, 'A', $3::text[]), '{a}')) u
-              JOIN unnest($3::text[], $4::float8[]) AS q(lexeme, idf) ON q.lexeme = u.lexeme) AS text`
-      : '';
-    // hnswScope: the partial HNSW index's own predicate, with literals.
-    const r = await this.db.query<Row>(
-      `SELECT ${ROW_COLUMNS}, ${cos} AS score, ${cos} AS cos${text}
-         FROM chunks c
-        WHERE ${hnswScope(id, dim)}${filter.sql}
-        ORDER BY c.embedding::vector(${dim}) <=> $1::vector(${dim})
-        LIMIT $2`,
-      [vector, k, ...(bm ? [bm.terms, bm.idf] : []), ...filter.params],
-    );
-    // Iterative scans return rows in approximately relaxed order.
-    return r.rows.map((x) => ({ ...x, score: Number(x.score) })).sort((a, b) => b.score - a.score);
+  private vectorSearch(cb: Codebase, vector: string, k: number, opts: SearchOptions, bm?: Bm25Terms): Promise<Row[]> {
+    return vectorSearch(this.db, cb, vector, k, chunkFilter(opts), bm);
   }
 
   /**
-   * BM25 over chunks that match ANY of the query's rarer terms (an AND query matches almost nothing for
-   * natural language). The GIN index finds the candidates, their stored BM25 vectors rank them (one inner
-   * product each, in C), and the best `k` are scored exactly from their tsvectors with the codebase's current
-   * average length (bm25Vector.ts says what the stored vectors approximate).
+   * BM25 over chunks that match ANY of the query's rarer terms (candidateTerms), the best `k` scored exactly
+   * (store/chunkQueries.ts); with `vector`, each row's cosine too, for hybrid search.
    */
-  private async textSearch(cb: Codebase, bm: Bm25Terms, k: number, opts: SearchOptions, vector?: string): Promise<Row[]> {
-    const { terms, idf, avg } = bm;
-    const generating = candidateTerms(bm);
-    if (!generating.length) return [];
-    const withCos = vector !== undefined && !!cb.dimension;
-    const filter = buildFilter(opts, withCos ? 7 : 6);
-    const dim = Math.trunc(cb.dimension ?? 0);
-    const cos = withCos ? `, 1 - (c.embedding::vector(${dim}) <=> $6::vector(${dim})) AS cos` : '';
-    const id = Math.trunc(cb.id);
-    const r = await this.db.query<Row>(
-      `WITH q AS (SELECT * FROM unnest($1::text[], $2::float8[]) AS q(lexeme, idf)),
-       cand AS (
-         SELECT c.id FROM chunks c
-          WHERE c.codebase_id = ${id} AND c.tsv @@ to_tsquery('simple', $3)${filter.sql}
-          ORDER BY c.bm25 <#> $4::sparsevec
-          LIMIT $5),
-       scored AS (
-         -- setweight + ts_filter cut each candidate's tsvector down to the query's lexemes in C, so only
-         -- those few rows are unnested.
-         SELECT c.id, ${bm25Sum('c', avg)} AS score
-           FROM cand JOIN chunks c ON c.id = cand.id
-           CROSS JOIN LATERAL unnest(ts_filter(setweight(c.tsv, 'A', $1::text[]), '{a}')) u
-           JOIN q ON q.lexeme = u.lexeme
-          GROUP BY c.id
-          ORDER BY score DESC)
-       SELECT ${ROW_COLUMNS}, scored.score, scored.score AS text${cos} FROM scored JOIN chunks c ON c.id = scored.id ORDER BY scored.score DESC`,
-      [terms, idf, generating.join(' | '), queryBm25Vector(terms, idf), Math.trunc(k), ...(withCos ? [vector] : []), ...filter.params],
-    );
-    return r.rows.map((x) => ({ ...x, score: Number(x.score) }));
+  private textSearch(cb: Codebase, bm: Bm25Terms, k: number, opts: SearchOptions, vector?: string): Promise<Row[]> {
+    return textSearch(this.db, cb, bm, candidateTerms(bm), k, chunkFilter(opts), vector);
   }
 
   /** The query's words with their idf (document frequencies from term_stats) and the codebase's average length. */
   private async bm25Terms(cb: Codebase, query: string): Promise<Bm25Terms> {
     const terms = searchTerms(query);
-    const stats = terms.length
-      ? await this.db.query<{ lexeme: string; df: number }>(
-          'SELECT lexeme, df FROM term_stats WHERE codebase_id = $1 AND lexeme = ANY($2::text[])',
-          [Math.trunc(cb.id), terms],
-        )
-      : { rows: [] };
-    const df = new Map(stats.rows.map((r) => [r.lexeme, Number(r.df)]));
+    const df = await documentFrequencies(this.db, cb.id, terms);
     const n = Math.max(cb.nChunks, 1);
     const idfOf = (t: string) => {
       const d = Math.min(df.get(t) ?? 0, n);
@@ -256,34 +188,12 @@ interface Bm25Terms {
   avg: number;
 }
 
-/**
- * The BM25 sum over `u` (the chunk's lexemes that are query words, with positions) joined to `q` (lexeme,
- * idf), for the chunk row aliased `alias` (its n_tokens is the document length).
- */
-function bm25Sum(alias: string, avgTokens: number): string {
-  const tf = 'coalesce(array_length(u.positions, 1), 1)::float8';
-  return `sum(q.idf * (${tf} * ${BM25_K1 + 1}::float8)
-            / (${tf} + ${BM25_K1}::float8 * (1 - ${BM25_B}::float8 + ${BM25_B}::float8 * ${alias}.n_tokens / ${avgTokens}::float8)))`;
-}
-
-interface Filter {
-  sql: string;
-  params: unknown[];
-}
-
-/** Path-glob and language filters as SQL with parameters numbered from `first`. */
-function buildFilter(opts: SearchOptions, first: number): Filter {
-  const parts: string[] = [];
-  const params: unknown[] = [];
-  if (opts.language) {
-    params.push(normalizeLanguage(opts.language));
-    parts.push(`c.language = $${first + params.length - 1}`);
-  }
-  if (opts.glob) {
-    params.push(globToRegex(opts.glob));
-    parts.push(`c.path ~ $${first + params.length - 1}`);
-  }
-  return { sql: parts.map((p) => ` AND ${p}`).join(''), params };
+/** The path-glob and language filters as the chunk queries take them. */
+function chunkFilter(opts: SearchOptions): ChunkFilter {
+  return {
+    language: opts.language ? normalizeLanguage(opts.language) : undefined,
+    pathRegex: opts.glob ? globToRegex(opts.glob) : undefined,
+  };
 }
 
 const LANGUAGE_ALIASES: Record<string, string> = {
@@ -301,10 +211,11 @@ export function normalizeLanguage(lang: string): string {
   return LANGUAGE_ALIASES[l] ?? l;
 }
 
-function toHit(root: string, r: Row): SearchHit {
+function toHit(cb: Codebase, r: Row): SearchHit {
   return {
     id: r.id,
-    root,
+    codebase: cb.name,
+    root: cb.root,
     path: r.path,
     startLine: r.start_line,
     endLine: r.end_line,

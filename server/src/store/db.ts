@@ -22,12 +22,44 @@ export interface Lease {
 /** What `Db.tryLease` gives back: the lease, or who holds it now. */
 export type LeaseResult = { lease: Lease } | { holder: string };
 
-export interface Db extends Queryable {
+/** What can run several statements as one transaction: the database, or a session on it. */
+export interface Transactional extends Queryable {
+  /** runs fn in one transaction on one connection: all of it commits or none of it does */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+}
+
+/**
+ * Who a session acts as. A later team mode's row-level-security policies decide by `current_user`, so it is a
+ * PostgreSQL role: the one the database connects as, and optionally a role that connection takes for the
+ * session. PGlite has a single local user that owns everything, and never another role.
+ */
+export interface Principal {
+  /** the role the connection logs in as (PGlite: its one local user) */
+  readonly user: string;
+  /** PostgreSQL only: a role the session takes with SET ROLE (the login role must be a member of it) */
+  readonly role?: string;
+}
+
+/**
+ * Statements on one connection, as one principal: session settings and the role hold across its queries and
+ * transactions, and no other caller's statement runs as it. It is usable only inside `withSession`'s fn.
+ */
+export interface Session extends Transactional {
+  readonly principal: Principal;
+}
+
+export interface Db extends Transactional {
   readonly kind: DbKind;
   /** where the data lives, safe to print (a directory, or a URL without its password) */
   readonly location: string;
-  /** runs fn in one transaction on one connection: all of it commits or none of it does */
-  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** the principal plain queries run as: the connecting role (`current_user`), looked up once */
+  principal(): Promise<Principal>;
+  /**
+   * Runs fn on one connection for its whole duration, as `principal`: on PostgreSQL a connection taken from
+   * the pool (with `SET ROLE` when the principal names a role, reset before the connection goes back); on
+   * PGlite, whose one connection every query shares, the database itself, serialized as any other query.
+   */
+  withSession<T>(principal: Principal, fn: (s: Session) => Promise<T>): Promise<T>;
   /** several statements without parameters (migrations) */
   exec(sql: string): Promise<void>;
   /**
@@ -58,6 +90,11 @@ const SETTINGS: [string, string][] = [
 export const SESSION_SETTINGS = SETTINGS.map(([k, v]) => `SET ${k} = ${v}`).join('; ');
 /** The same settings as libpq startup options. */
 export const SESSION_OPTIONS = SETTINGS.map(([k, v]) => `-c ${k}=${v}`).join(' ');
+
+/** A name as a quoted SQL identifier (SET ROLE takes no parameters). */
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
 
 /** Removes passwords from a postgres URL so it can be printed: `user:pw@` and `?password=` (libpq takes both). */
 export function redactUrl(url: string): string {

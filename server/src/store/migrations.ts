@@ -1,3 +1,5 @@
+import { hostname } from 'node:os';
+import { defaultCodebaseName } from '../identity/codebaseName';
 import { stemStoredTerms, symbolWords } from '../text/terms';
 import { SemcodeError } from '../errors';
 import type { Db, Queryable } from './db';
@@ -186,6 +188,38 @@ ALTER TABLE codebases ADD COLUMN run_started_at timestamptz;
       );
       for (const id of new Set(ids)) await recountTermStats(tx, id);
       await tx.query('UPDATE codebases SET run_started_at = now() WHERE id = ANY($1::int[])', [[...new Set(ids)]]);
+    },
+  },
+  {
+    version: 5,
+    name: 'named codebases; each machine maps its own folders to them',
+    sql: `
+-- A codebase is known by a name that is the same on every machine (its repository, or what the user
+-- chose); each machine's folders are mapped to it here, and every stored path is relative to the folder.
+ALTER TABLE codebases ADD COLUMN name text;
+CREATE TABLE codebase_roots (
+  host        text NOT NULL,                 -- the machine's name
+  path        text NOT NULL,                 -- the folder's real path on that machine
+  codebase_id int NOT NULL REFERENCES codebases(id) ON DELETE CASCADE,
+  PRIMARY KEY (host, path)
+);
+CREATE INDEX codebase_roots_by_codebase ON codebase_roots (codebase_id);
+`,
+    after: async (tx) => {
+      // The folders were indexed on this machine: each keeps its codebase (nothing is embedded again) under
+      // the name a new index of it would get; a second folder of one repository is told apart by its path.
+      const rows = await tx.query<{ id: number; root: string }>('SELECT id, root FROM codebases ORDER BY id');
+      const taken = new Set<string>();
+      for (const { id, root } of rows.rows) {
+        let name = defaultCodebaseName(root);
+        if (taken.has(name)) name = `${name} (${root})`;
+        taken.add(name);
+        await tx.query('UPDATE codebases SET name = $2 WHERE id = $1', [id, name]);
+        await tx.query('INSERT INTO codebase_roots (host, path, codebase_id) VALUES ($1, $2, $3)', [hostname(), root, id]);
+      }
+      await tx.query('ALTER TABLE codebases ALTER COLUMN name SET NOT NULL');
+      await tx.query('ALTER TABLE codebases ADD CONSTRAINT codebases_name_key UNIQUE (name)');
+      await tx.query('ALTER TABLE codebases DROP COLUMN root');
     },
   },
 ];

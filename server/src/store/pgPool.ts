@@ -1,6 +1,18 @@
 import pg from 'pg';
 import { SemcodeError, errorMessage } from '../errors';
-import { type Db, type LeaseKey, type LeaseResult, type Queryable, type QueryResult, SESSION_OPTIONS, libpqUrl, redactUrl } from './db';
+import {
+  type Db,
+  type LeaseKey,
+  type LeaseResult,
+  type Principal,
+  type Queryable,
+  type QueryResult,
+  type Session,
+  SESSION_OPTIONS,
+  libpqUrl,
+  quoteIdent,
+  redactUrl,
+} from './db';
 
 export interface PoolOptions {
   /** connections at most; requests beyond it wait in the pool's queue */
@@ -44,11 +56,73 @@ class PgQueryable implements Queryable {
   }
 }
 
+/** A session on one pool client. `closed` once its fn is done: an escaped reference must not reach the next user's connection. */
+class PgSession implements Session {
+  private readonly q: PgQueryable;
+  /** the session's statements in order: what its transactions' fn runs on too */
+  private readonly ordered: Queryable = { query: (sql, params) => this.inTurn(() => this.q.query(sql, params)) };
+  private tail: Promise<unknown> = Promise.resolve();
+  closed = false;
+  /** set when the connection must not go back to the pool */
+  broken = false;
+  private inTransaction = false;
+
+  constructor(
+    readonly principal: Principal,
+    private readonly client: pg.PoolClient,
+    private readonly location: string,
+  ) {
+    this.q = new PgQueryable(client, location);
+  }
+
+  async query<T>(sql: string, params?: unknown[]): Promise<QueryResult<T>> {
+    this.live();
+    return this.ordered.query<T>(sql, params);
+  }
+
+  /**
+   * Runs `run` once the statements issued before it have finished: pg 8 queues a client's concurrent queries
+   * but deprecates that (pg 9 drops it), and a ROLLBACK or RESET ROLE must come after a stray query of fn's.
+   */
+  inTurn<T>(run: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(run);
+    this.tail = next.catch(() => {});
+    return next;
+  }
+
+  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    this.live();
+    // One connection has one transaction: a second BEGIN only warns, and its COMMIT would end the first.
+    if (this.inTransaction) throw new SemcodeError('db_error', 'a session runs one transaction at a time');
+    this.inTransaction = true;
+    try {
+      await this.ordered.query('BEGIN');
+      const out = await fn(this.ordered);
+      await this.ordered.query('COMMIT');
+      return out;
+    } catch (e) {
+      try {
+        await this.inTurn(() => this.client.query('ROLLBACK'));
+      } catch {
+        this.broken = true; // the connection is gone: don't hand it back to the pool
+      }
+      throw e instanceof SemcodeError ? e : pgError(e, this.location);
+    } finally {
+      this.inTransaction = false;
+    }
+  }
+
+  private live(): void {
+    if (this.closed) throw new SemcodeError('db_error', 'the session has ended: its connection is back in the pool');
+  }
+}
+
 export class PgPoolDb implements Db {
   readonly kind = 'postgres' as const;
   readonly location: string;
   private readonly pool: pg.Pool;
   private readonly q: PgQueryable;
+  private login: Promise<Principal> | null = null;
 
   private constructor(
     private readonly url: string,
@@ -89,36 +163,74 @@ export class PgPoolDb implements Db {
     await this.q.query(sql);
   }
 
-  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+  principal(): Promise<Principal> {
+    // Cached only once it succeeds: a database that fails now may answer the next call.
+    this.login ??= this.currentUser().catch((e: unknown) => {
+      this.login = null;
+      throw e;
+    });
+    return this.login;
+  }
+
+  private async currentUser(): Promise<Principal> {
+    const r = await this.query<{ user: string }>('SELECT current_user AS user');
+    return { user: r.rows[0]!.user };
+  }
+
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    return this.onClient(null, (s) => s.transaction(fn));
+  }
+
+  withSession<T>(principal: Principal, fn: (s: Session) => Promise<T>): Promise<T> {
+    return this.onClient(principal, fn);
+  }
+
+  /**
+   * fn on one client of the pool, as `principal`, and the client released in the end. null: the login role
+   * as is, for `transaction`, whose session is never handed out (so its principal is not looked up).
+   */
+  private async onClient<T>(principal: Principal | null, fn: (s: PgSession) => Promise<T>): Promise<T> {
+    const who = principal ?? { user: '' };
+    if (principal) {
+      const login = await this.principal();
+      // A principal is the role this pool logs in as: it cannot grant a session another login's rights.
+      if (principal.user !== login.user) {
+        throw new SemcodeError('usage', `a session on ${this.location} runs as ${login.user}, not ${principal.user}`);
+      }
+    }
     let client: pg.PoolClient;
     try {
       client = await this.pool.connect();
     } catch (e) {
       throw pgError(e, this.location);
     }
-    const tx = new PgQueryable(client, this.location);
-    let broken = false;
+    const session = new PgSession(who, client, this.location);
     // A checked-out client whose connection dies emits 'error'; unheard, that would crash the process.
     // The query in flight rejects on its own; the client must just not go back to the pool.
     const onError = () => {
-      broken = true;
+      session.broken = true;
     };
     client.on('error', onError);
+    const role = principal?.role;
+    let roleSet = false;
     try {
-      await tx.query('BEGIN');
-      const out = await fn(tx);
-      await tx.query('COMMIT');
-      return out;
-    } catch (e) {
-      try {
-        await client.query('ROLLBACK');
-      } catch {
-        broken = true; // the connection is gone: don't hand it back to the pool
+      if (role !== undefined) {
+        await session.query(`SET ROLE ${quoteIdent(role)}`);
+        roleSet = true;
       }
-      throw e instanceof SemcodeError ? e : pgError(e, this.location);
+      return await fn(session);
     } finally {
+      session.closed = true;
+      // The pool hands this connection to the next caller as is: it must be the login role again.
+      if (roleSet && !session.broken) {
+        try {
+          await session.inTurn(() => client.query('RESET ROLE'));
+        } catch {
+          session.broken = true;
+        }
+      }
       client.removeListener('error', onError);
-      client.release(broken || undefined);
+      client.release(session.broken || undefined);
     }
   }
 

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { SemcodeError } from '../errors';
-import { type Db, type LeaseKey, type LeaseResult, type Queryable, type QueryResult, SESSION_SETTINGS } from './db';
+import { type Db, type LeaseKey, type LeaseResult, type Principal, type Queryable, type QueryResult, type Session, SESSION_SETTINGS } from './db';
 import { diskFullError, mkdirReason } from './diskErrors';
 import { LocalLeases } from './localLease';
 import { DirLock } from './lock';
@@ -113,6 +113,7 @@ export interface PgliteOpenOptions {
 export class PgliteDb implements Db {
   readonly kind = 'pglite' as const;
   private readonly q: PgliteQueryable;
+  private owner: Promise<Principal> | null = null;
   /** null once closed, or once stopped by a fatal storage error: a stopped PGlite is never called again */
   private pg: PGlite | null;
 
@@ -203,6 +204,50 @@ export class PgliteDb implements Db {
       return await pg.transaction((tx) => fn(new PgliteQueryable(tx, (e) => this.failed(e))));
     } catch (e) {
       throw this.failed(e);
+    }
+  }
+
+  principal(): Promise<Principal> {
+    // Cached only once it succeeds: a database that fails now may answer the next call.
+    this.owner ??= this.currentUser().catch((e: unknown) => {
+      this.owner = null;
+      throw e;
+    });
+    return this.owner;
+  }
+
+  private async currentUser(): Promise<Principal> {
+    const r = await this.query<{ user: string }>('SELECT current_user AS user');
+    return { user: r.rows[0]!.user };
+  }
+
+
+  async withSession<T>(principal: Principal, fn: (s: Session) => Promise<T>): Promise<T> {
+    // Its one user owns everything, and a SET ROLE on the one connection would hold for every other caller too.
+    if (principal.role !== undefined) {
+      throw new SemcodeError('usage', `the embedded database in ${this.location} has one user: a session cannot take the role ${principal.role}`);
+    }
+    const owner = await this.principal();
+    if (principal.user !== owner.user) throw new SemcodeError('usage', `a session on ${this.location} runs as ${owner.user}, not ${principal.user}`);
+    let open = true;
+    const live = () => {
+      if (!open) throw new SemcodeError('db_error', 'the session has ended');
+    };
+    const session: Session = {
+      principal,
+      query: async (sql, params) => {
+        live();
+        return this.query(sql, params);
+      },
+      transaction: async (f) => {
+        live();
+        return this.transaction(f);
+      },
+    };
+    try {
+      return await fn(session);
+    } finally {
+      open = false;
     }
   }
 

@@ -1,5 +1,5 @@
 /**
- * BM25 statistics kept current file by file, for watcher runs. A full recount (`IndexStore.refreshTermStats`,
+ * BM25 statistics kept current file by file, for watcher runs. A full recount (chunks.ts `refreshTermStats`,
  * ts_stat over every chunk of the codebase) takes seconds at 100k chunks and PGlite answers nothing else
  * meanwhile; counting the lexemes of the files being replaced, before and after, costs milliseconds.
  */
@@ -88,4 +88,14 @@ export async function recountTermStats(tx: Queryable, codebaseId: number): Promi
       WHERE id = $1`,
     [id],
   );
+}
+
+/** Document frequencies of these lexemes in the codebase; a lexeme no chunk contains is absent. */
+export async function documentFrequencies(db: Queryable, codebaseId: number, lexemes: string[]): Promise<Map<string, number>> {
+  if (!lexemes.length) return new Map();
+  const r = await db.query<{ lexeme: string; df: number }>('SELECT lexeme, df FROM term_stats WHERE codebase_id = $1 AND lexeme = ANY($2::text[])', [
+    Math.trunc(codebaseId),
+    lexemes,
+  ]);
+  return new Map(r.rows.map((x) => [x.lexeme, Number(x.df)]));
 }

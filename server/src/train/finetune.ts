@@ -25,7 +25,7 @@ import type { Chunk } from '../chunk';
 import { rebuildCommand } from '../index/indexer';
 import type { WalkOptions } from '../index/walker';
 import type { Db } from '../store/db';
-import type { Codebase, IndexStore, NewTrainingRun, TrainingOutcome } from '../store/indexStore';
+import type { Codebase, IndexStore, NewTrainingRun, RootedCodebase, TrainingOutcome } from '../store/indexStore';
 import { asExported, importModel } from '../model/export';
 import { mrrAt, pairedBootstrap, recallAt } from './metrics';
 import { dedupePairs, minePairs, splitByFile, type Pair } from './pairs';
@@ -213,7 +213,7 @@ async function loadBase(cb: Codebase, db: Db): Promise<{ dir: string; model: Sta
     throw new SemcodeError('model_not_found', `the model of the index for ${cb.root} (${cb.modelId}) is not a local folder semcode can read: ${errorMessage(e)}`);
   }
   if (hash !== cb.modelHash) {
-    throw new SemcodeError('model_mismatch', `the files of ${cb.modelId} changed since ${cb.root} was indexed; rebuild the index first: ${rebuildCommand(cb.root, { modelId: cb.modelId, db })}`);
+    throw new SemcodeError('model_mismatch', `the files of ${cb.modelId} changed since ${cb.root} was indexed; rebuild the index first: ${rebuildCommand(cb, { modelId: cb.modelId, db })}`);
   }
   try {
     return { dir, ...(await importModel(dir)) };
@@ -229,7 +229,7 @@ async function loadBase(cb: Codebase, db: Db): Promise<{ dir: string; model: Sta
 export interface FinetuneEngine {
   readonly db: Db;
   readonly store: IndexStore;
-  codebasesFor(roots: string[]): Promise<Codebase[]>;
+  codebasesFor(roots: string[]): Promise<RootedCodebase[]>;
   activateVersion(root: string, version: ModelVersion, opts?: { walk?: WalkOptions; onProgress?: (p: IndexProgress) => void }): Promise<IndexSummary>;
 }
 
