@@ -2,14 +2,9 @@
  * Workspace walker: yields every indexable file under a root, in a stable depth-first order, honouring
  * .gitignore / .semcodeignore / .git/info/exclude and counting everything it leaves out.
  *
- * Ignore rules: each directory gets one `ignore` instance holding every rule that applies to it, in git's
- * precedence order (later rules win): built-in defaults, .git/info/exclude, root .gitignore, the
- * `ignorePatterns` option, root .semcodeignore, then for each deeper directory its .gitignore and its
- * .semcodeignore. Rules from a nested file are rebased onto the root (`foo` in `a/.gitignore` becomes
- * `a/**\/foo`, `/foo` or `x/foo` becomes `a/x/foo`...) so that a single rule list answers for the whole path.
- * Keeping per-file instances instead would be wrong: `ignore` propagates a parent directory's exclusion
- * within one instance, so a directory git-ignored at the root but re-included by `!dir/` in .semcodeignore
- * (or by a deeper .gitignore) would still hide its children.
+ * The ignore rules and how they stack up per directory are in ignoreRules.ts, the reading of one file
+ * (size limit, binary sniff, decoding) in fileReader.ts, the shared shapes in walkTypes.ts; this module is
+ * the walk itself: order, read-ahead, symlinks and the single-path walk for a file watcher.
  *
  * Symlinks: a link whose real path is the root's real path or below it is followed (paths stay under the
  * link's name; a directory already entered in this walk is a symlink_loop). A file or directory link whose
@@ -18,275 +13,20 @@
  * /etc/passwd or to another tree would put content from outside the workspace into the index and into
  * search results. No ignore file is read through such a link either.
  */
-import { constants as bufferConstants } from 'node:buffer';
-import { close, constants as fsConstants, fstat, open, promises as fsp, read, type Dirent } from 'node:fs';
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { promisify } from 'node:util';
-import ignore, { type Ignore } from 'ignore';
+import { promises as fsp, type Dirent } from 'node:fs';
+import { join } from 'node:path';
+import type { Ignore } from 'ignore';
 import { SemcodeError, errorMessage } from '../errors';
+import { type Candidate, readWalkedFile } from './fileReader';
+import { fsCode, linksOut, within } from './fsChecks';
+import { IgnoreRules, PATH_SEPARATORS, loadRules } from './ignoreRules';
+import type { SkipReason, WalkOptions, WalkStats, WalkedFile } from './walkTypes';
 
-/**
- * Why a file was left out. unreadable: an fs error (a dangling link too); symlink_loop: a link to an ancestor
- * or to a directory already walked, or ELOOP; not_regular: FIFOs, sockets, devices (also through a link,
- * wherever it points: they are never read); outside_root: a file or directory link whose real path is not
- * under the root's real path (not followed unless `followExternalLinks`).
- */
-export type SkipReason = 'binary' | 'too_large' | 'unreadable' | 'symlink_loop' | 'not_regular' | 'outside_root';
-
-export interface WalkOptions {
-  /** bytes, default 1 MiB (1_048_576) */
-  maxFileSize?: number;
-  /** extra gitignore-syntax patterns from settings/CLI, applied like a root .semcodeignore */
-  ignorePatterns?: string[];
-  /** parallel file reads, default 16 */
-  concurrency?: number;
-  /**
-   * Follow symlinks whose real path is outside the root (loops are still detected). Default false: they
-   * count as skipped `outside_root`, so nothing from outside the workspace is indexed.
-   */
-  followExternalLinks?: boolean;
-}
-
-export interface WalkedFile {
-  /** the root's real path (fs.realpath) */
-  root: string;
-  /** posix path relative to root */
-  relPath: string;
-  absPath: string;
-  /** raw content (the indexer hashes the bytes) */
-  bytes: Buffer;
-  /** decoded UTF-8; invalid sequences become U+FFFD; a leading BOM is removed; CRLF kept as is */
-  text: string;
-  size: number;
-  mtimeMs: number;
-}
-
-export interface WalkStats {
-  files: number;
-  skipped: Record<SkipReason, number>;
-  /** entries excluded by ignore rules, counted at the entry (an ignored directory counts once) */
-  ignored: number;
-}
+export type { SkipReason, WalkOptions, WalkStats, WalkedFile } from './walkTypes';
+export { IgnoreRules, isIgnored } from './ignoreRules';
 
 export const DEFAULT_MAX_FILE_SIZE = 1_048_576;
 export const DEFAULT_CONCURRENCY = 16;
-
-// `.git` without a slash: a submodule's or worktree's `.git` is a file, and it is git metadata too.
-const BUILTIN_IGNORES = ['.git', '.hg/', '.svn/', 'node_modules/', '.semcode/'];
-// Re-asserted after .git/info/exclude and every .gitignore: git never looks inside .git whatever those
-// say, and the common `*` + `!*/` idiom would otherwise re-include it. A .semcodeignore can still `!.git`.
-const GIT_DIR = '.git';
-// git follows the filesystem: case-insensitive where the usual filesystem is (core.ignorecase).
-const IGNORE_CASE = process.platform === 'darwin' || process.platform === 'win32';
-const BINARY_SNIFF_BYTES = 8192;
-// O_NONBLOCK: a regular file swapped for a FIFO between readdir and open must not hang the walk.
-const OPEN_FLAGS = fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0);
-const MAX_BUFFER = bufferConstants.MAX_LENGTH;
-const openAsync = promisify(open);
-const fstatAsync = promisify(fstat);
-const closeAsync = promisify(close);
-const readAsync = (fd: number, buf: Buffer, offset: number, length: number, position: number) =>
-  new Promise<number>((resolve, reject) =>
-    read(fd, buf, offset, length, position, (err, n) => (err ? reject(err) : resolve(n))),
-  );
-// Non-streaming decode is stateless, so one decoder serves every file; it drops a leading BOM itself.
-const utf8 = new TextDecoder('utf-8', { fatal: false, ignoreBOM: false });
-
-function fsCode(e: unknown): string | undefined {
-  const code = (e as NodeJS.ErrnoException | null)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
-
-/** Is `real` (a real path) `realRoot` or below it? */
-function within(realRoot: string, real: string): boolean {
-  const rel = relative(realRoot, real);
-  return rel === '' || !(rel === '..' || rel.startsWith('..' + sep) || isAbsolute(rel));
-}
-
-/**
- * For an entry whose parent directory's real path is inside the root: is it a symlink whose real path is
- * not? False when it cannot be resolved (the caller's own stat or read reports that as it always has).
- * Running out of file descriptors is not an answer about the entry, so it propagates.
- */
-async function linksOut(realRoot: string, abs: string): Promise<boolean> {
-  try {
-    if (!(await fsp.lstat(abs)).isSymbolicLink()) return false;
-    return !within(realRoot, await fsp.realpath(abs));
-  } catch (e) {
-    const code = fsCode(e);
-    if (code === undefined || code === 'EMFILE' || code === 'ENFILE') throw e;
-    return false;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Ignore rules
-
-function escapeGlob(s: string): string {
-  return s.replace(/[\\*?[\]]/g, '\\$&').replace(/^[!#]/, '\\$&');
-}
-
-/** Drops trailing spaces the way git does: a space escaped by an odd run of backslashes stays. */
-function trimTrailingSpaces(s: string): string {
-  let end = s.length;
-  while (end > 0 && s[end - 1] === ' ') {
-    let bs = 0;
-    while (s[end - 2 - bs] === '\\') bs++;
-    if (bs % 2 === 1) break;
-    end--;
-  }
-  return s.slice(0, end);
-}
-
-/**
- * Rewrites the lines of an ignore file found in `dirRel` so that they match paths relative to the root,
- * following gitignore(5): a pattern with a slash at its start or middle is relative to its own directory,
- * any other one matches at any depth below it.
- */
-function rebasePatterns(text: string, dirRel: string): string[] {
-  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
-  if (!dirRel) return lines;
-  const prefix = escapeGlob(dirRel) + '/';
-  const out: string[] = [];
-  for (const line of lines) {
-    if (line === '' || line[0] === '#') continue;
-    const negative = line[0] === '!';
-    const body = negative ? line.slice(1) : line;
-    let core = trimTrailingSpaces(body);
-    if (core.endsWith('/')) core = core.slice(0, -1);
-    if (!core) continue;
-    const rebased = core.includes('/') ? prefix + body.replace(/^\//, '') : prefix + '**/' + body;
-    out.push((negative ? '!' : '') + rebased);
-  }
-  return out;
-}
-
-async function readIgnoreFile(file: string): Promise<string | undefined> {
-  try {
-    return await fsp.readFile(file, 'utf8');
-  } catch {
-    // Absent, a directory, or unreadable: no rules from it, as with git.
-    return undefined;
-  }
-}
-
-/**
- * The rules for directory `dirRel` (posix, '' for the root). `parent` is the rules of its parent directory
- * (null for the root); `has` says whether a name is in the directory, to skip reads that would only fail.
- * Always a fresh instance: `ignore` caches every tested path, and a per-directory instance lets that cache
- * go with the directory instead of growing with the whole tree.
- */
-async function loadRules(
-  parent: Ignore | null,
-  absDir: string,
-  dirRel: string,
-  ignorePatterns: readonly string[],
-  has: (name: string) => boolean,
-): Promise<Ignore> {
-  const [exclude, gitignore, semcodeignore] = await Promise.all([
-    parent === null && has('.git') ? readIgnoreFile(join(absDir, '.git', 'info', 'exclude')) : undefined,
-    has('.gitignore') ? readIgnoreFile(join(absDir, '.gitignore')) : undefined,
-    has('.semcodeignore') ? readIgnoreFile(join(absDir, '.semcodeignore')) : undefined,
-  ]);
-  const ig = ignore({ ignorecase: IGNORE_CASE });
-  if (parent === null) ig.add(BUILTIN_IGNORES);
-  else ig.add(parent);
-  if (exclude) ig.add([...rebasePatterns(exclude, ''), GIT_DIR]);
-  if (gitignore) ig.add([...rebasePatterns(gitignore, dirRel), ...rebasePatterns(GIT_DIR, dirRel)]);
-  if (parent === null) ig.add(ignorePatterns.flatMap((p) => rebasePatterns(p, '')));
-  if (semcodeignore) ig.add(rebasePatterns(semcodeignore, dirRel));
-  return ig;
-}
-
-/**
- * The walker's ignore decisions for single paths, e.g. for a file watcher. Ignore files along the path
- * are read on first use and cached; call `clear()` when one of them changes.
- */
-// A backslash is a legal file name character outside Windows.
-const PATH_SEPARATORS = process.platform === 'win32' ? /[\\/]+/ : /\/+/;
-
-interface DirRules {
-  rules: Ignore;
-  /** reached through a link leading out of the root: the walker never enters it, its ignore files are not read */
-  sealed: boolean;
-}
-
-export class IgnoreRules {
-  private readonly cache = new Map<string, Promise<DirRules>>();
-  private readonly patterns: readonly string[];
-  private readonly followExternalLinks: boolean;
-  private realRoot: Promise<string> | undefined;
-
-  constructor(
-    readonly root: string,
-    opts: Pick<WalkOptions, 'ignorePatterns' | 'followExternalLinks'> = {},
-  ) {
-    this.patterns = [...(opts.ignorePatterns ?? [])];
-    this.followExternalLinks = opts.followExternalLinks ?? false;
-  }
-
-  /** Would the walker leave out `relPath` (posix, relative to root) because of an ignore rule? */
-  async ignores(relPath: string, isDir = false): Promise<boolean> {
-    const parts = relPath.split(PATH_SEPARATORS).filter((p) => p !== '' && p !== '.');
-    if (parts.length === 0) return false; // the root itself is never ignored
-    let rules = await this.rulesFor('');
-    for (let i = 1; i < parts.length; i++) {
-      const dir = parts.slice(0, i).join('/');
-      // The walker never enters an ignored directory: stop before reading ignore files inside it.
-      if (rules.ignores(dir + '/')) return true;
-      rules = await this.rulesFor(dir);
-    }
-    return rules.ignores(parts.join('/') + (isDir ? '/' : ''));
-  }
-
-  clear(): void {
-    this.cache.clear();
-  }
-
-  /**
-   * The full rule list for directory `dirRel` (posix, '' for the root), as the walker builds it there. A
-   * directory reached through a link out of the root (unless `followExternalLinks`) adds no rules of its own.
-   */
-  async rulesFor(dirRel: string): Promise<Ignore> {
-    return (await this.dirRules(dirRel)).rules;
-  }
-
-  private dirRules(dirRel: string): Promise<DirRules> {
-    let rules = this.cache.get(dirRel);
-    if (!rules) {
-      const abs = join(this.root, dirRel);
-      const cut = dirRel.lastIndexOf('/');
-      rules =
-        dirRel === ''
-          ? loadRules(null, abs, '', this.patterns, () => true).then((r) => ({ rules: r, sealed: false }))
-          : this.dirRules(cut < 0 ? '' : dirRel.slice(0, cut)).then(async (parent) => {
-              const sealed =
-                parent.sealed || (!this.followExternalLinks && (await linksOut(await this.resolveRoot(), abs)));
-              const r = await loadRules(parent.rules, abs, dirRel, this.patterns, () => !sealed);
-              return { rules: r, sealed };
-            });
-      this.cache.set(dirRel, rules);
-    }
-    return rules;
-  }
-
-  private resolveRoot(): Promise<string> {
-    // A root that cannot be resolved has no ignore files to read either.
-    return (this.realRoot ??= fsp.realpath(this.root).catch(() => resolve(this.root)));
-  }
-}
-
-/** One-shot form of `IgnoreRules.ignores`. */
-export async function isIgnored(
-  root: string,
-  relPath: string,
-  opts: { isDir?: boolean; ignorePatterns?: string[] } = {},
-): Promise<boolean> {
-  return new IgnoreRules(root, opts).ignores(relPath, opts.isDir ?? false);
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Walking
 
 async function resolveRoot(root: string): Promise<string> {
   let real: string;
@@ -316,11 +56,6 @@ interface Frame {
   rules: Ignore;
   entries: Dirent[];
   next: number;
-}
-
-interface Candidate {
-  relPath: string;
-  absPath: string;
 }
 
 /**
@@ -525,48 +260,14 @@ export class Walker {
       const relPath = dir.rel ? `${dir.rel}/${entry.name}` : entry.name;
       const absPath = join(dir.abs, entry.name);
 
-      let kind: 'file' | 'dir' | 'other';
-      let linked = false;
-      if (entry.isSymbolicLink()) {
-        linked = true;
-        try {
-          const st = await fsp.stat(absPath);
-          kind = st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'other';
-        } catch (e) {
-          if (dir.rules.ignores(relPath)) this.stats.ignored++;
-          else this.skip(fsCode(e) === 'ELOOP' ? 'symlink_loop' : 'unreadable', e);
-          continue;
-        }
-      } else {
-        kind = entry.isDirectory() ? 'dir' : entry.isFile() ? 'file' : 'other';
-      }
-
-      if (dir.rules.ignores(kind === 'dir' ? relPath + '/' : relPath)) {
-        this.stats.ignored++;
-        continue;
-      }
-      if (kind === 'other') {
-        this.stats.skipped.not_regular++;
-        continue;
-      }
-      let real: string | undefined;
-      if (linked) {
-        try {
-          real = await fsp.realpath(absPath);
-        } catch (e) {
-          this.skip('unreadable', e);
-          continue;
-        }
-        if (!this.followExternalLinks && !within(realRoot, real)) {
-          this.stats.skipped.outside_root++;
-          continue;
-        }
-      }
-      if (kind === 'file') {
+      const admitted = await this.admit(realRoot, dir, entry, relPath, absPath);
+      if (!admitted) continue;
+      if (admitted.kind === 'file') {
         yield { relPath, absPath };
         continue;
       }
 
+      let real = admitted.real;
       if (real !== undefined) {
         if (visited.has(real)) {
           this.stats.skipped.symlink_loop++;
@@ -588,6 +289,57 @@ export class Walker {
     }
   }
 
+  /**
+   * What one directory entry is, looking through a symlink; null when the walk leaves it out (ignored, not a
+   * regular file or directory, unresolvable, a link out of the root), counted here. `real` is set for links.
+   */
+  private async admit(
+    realRoot: string,
+    dir: Frame,
+    entry: Dirent,
+    relPath: string,
+    absPath: string,
+  ): Promise<{ kind: 'file' | 'dir'; real: string | undefined } | null> {
+    let kind: 'file' | 'dir' | 'other';
+    let linked = false;
+    if (entry.isSymbolicLink()) {
+      linked = true;
+      try {
+        const st = await fsp.stat(absPath);
+        kind = st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'other';
+      } catch (e) {
+        if (dir.rules.ignores(relPath)) this.stats.ignored++;
+        else this.skip(fsCode(e) === 'ELOOP' ? 'symlink_loop' : 'unreadable', e);
+        return null;
+      }
+    } else {
+      kind = entry.isDirectory() ? 'dir' : entry.isFile() ? 'file' : 'other';
+    }
+
+    if (dir.rules.ignores(kind === 'dir' ? relPath + '/' : relPath)) {
+      this.stats.ignored++;
+      return null;
+    }
+    if (kind === 'other') {
+      this.stats.skipped.not_regular++;
+      return null;
+    }
+    let real: string | undefined;
+    if (linked) {
+      try {
+        real = await fsp.realpath(absPath);
+      } catch (e) {
+        this.skip('unreadable', e);
+        return null;
+      }
+      if (!this.followExternalLinks && !within(realRoot, real)) {
+        this.stats.skipped.outside_root++;
+        return null;
+      }
+    }
+    return { kind, real };
+  }
+
   private async frame(
     parent: Ignore | null,
     abs: string,
@@ -601,52 +353,9 @@ export class Walker {
     return { abs, real, rel, rules, entries, next: 0 };
   }
 
-  /**
-   * Reads one file, or counts why not and returns null. Never throws for a filesystem error. Uses the
-   * callback fs API and a single sized read: on 100k small files, FileHandle.readFile's extra fstat and
-   * EOF read plus the FileHandle bookkeeping cost about a third of the walk.
-   */
-  private async read(root: string, c: Candidate): Promise<WalkedFile | null> {
-    let fd: number;
-    try {
-      fd = await openAsync(c.absPath, OPEN_FLAGS);
-    } catch (e) {
-      return this.skip(fsCode(e) === 'ELOOP' ? 'symlink_loop' : 'unreadable', e);
-    }
-    try {
-      const st = await fstatAsync(fd);
-      if (!st.isFile()) return this.skip('not_regular');
-      if (st.size > this.maxFileSize || st.size > MAX_BUFFER) return this.skip('too_large');
-      // The size at stat time is the snapshot: a file growing meanwhile is read up to that size.
-      // Not from the shared pool: callers may keep or transfer `bytes`, which must not pin or expose
-      // other files' memory.
-      const buf = Buffer.allocUnsafeSlow(st.size);
-      let got = 0;
-      while (got < buf.length) {
-        const n = await readAsync(fd, buf, got, buf.length - got, got);
-        if (n === 0) break;
-        got += n;
-      }
-      const bytes = got === buf.length ? buf : buf.subarray(0, got);
-      if (bytes.subarray(0, BINARY_SNIFF_BYTES).includes(0)) return this.skip('binary');
-      // Decoded on first use: an unchanged file is only hashed, so a no-change re-index never decodes.
-      let text: string | undefined;
-      return {
-        root,
-        relPath: c.relPath,
-        absPath: c.absPath,
-        bytes,
-        get text() {
-          return (text ??= utf8.decode(bytes));
-        },
-        size: bytes.length,
-        mtimeMs: st.mtimeMs,
-      };
-    } catch (e) {
-      return this.skip('unreadable', e);
-    } finally {
-      await closeAsync(fd).catch(() => {});
-    }
+  /** Reads one file (fileReader.ts), or counts why not and returns null. Never throws for a filesystem error. */
+  private read(root: string, c: Candidate): Promise<WalkedFile | null> {
+    return readWalkedFile(root, c, this.maxFileSize, (reason, e) => this.skip(reason, e));
   }
 
   /**
