@@ -51,10 +51,10 @@ import { hashModelFiles, resolveModel } from '../server/src/embed/modelResolve';
 import { createChunker } from '../server/src/index/chunker';
 import { isCodeLanguage, languageForPath } from '../server/src/index/languages';
 import { Walker } from '../server/src/index/walker';
-import { SEARCH_MODES, type SearchMode, Searcher } from '../server/src/search/search';
+import { Searcher } from '../server/src/search/search';
 import { storedChunk } from '../server/src/index/indexer';
 import { mulberry32 } from '../server/src/model/random';
-import type { Chunk } from '../server/src/chunk';
+import { type Chunk, SEARCH_MODES, type SearchMode } from '../server/src/chunk';
 import type { Db } from '../server/src/store/db';
 import { type Codebase, type FileWrite, hnswIndexName, hnswScope, vectorLiteral } from '../server/src/store/indexStore';
 import { writeBertModel } from '../test/fixtures/tinyModel';
@@ -268,16 +268,10 @@ interface CorpusFile {
   language: string | null;
 }
 
-interface CorpusChunk {
+/** A chunk of the corpus cache: its file by index instead of its path. */
+interface CorpusChunk extends Omit<Chunk, 'path'> {
   /** index into files */
   f: number;
-  startLine: number;
-  endLine: number;
-  symbol: string | null;
-  kind: string;
-  language: string;
-  content: string;
-  hash: string;
 }
 
 export interface Corpus {

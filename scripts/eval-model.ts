@@ -37,7 +37,8 @@ import * as path from 'node:path';
 import { Engine } from '../server/src/engine';
 import { createChunker } from '../server/src/index/chunker';
 import { DEFAULT_FUSION, type FusionCandidate, fuseScores } from '../server/src/search/fusion';
-import { type Row, Searcher } from '../server/src/search/search';
+import { Searcher } from '../server/src/search/search';
+import type { ScoredChunk } from '../server/src/store/chunkQueries';
 import { vectorLiteral } from '../server/src/store/indexStore';
 import { Bm25, mrrAt, pairedBootstrap, recallAt } from '../server/src/train/metrics';
 import { eachArg } from './args';
@@ -273,7 +274,7 @@ async function tuneGrid(sets: LangSet[], dbDir: string): Promise<string[]> {
       for (const qi of set.queries) {
         const query = set.pairs[qi]!.query;
         const vector = vectorLiteral((await embedder.embed([query]))[0]!);
-        const cands: Array<Row & FusionCandidate> = await searcher.fusionCandidates(cbs[0]!, query, vector, 50);
+        const cands: Array<ScoredChunk & FusionCandidate> = await searcher.fusionCandidates(cbs[0]!, query, vector, 50);
         const mine = cands.map((c) => {
           const p = set.fileOf.get(c.path);
           if (p === undefined) throw new Error(`candidate ${c.path} is not an evaluation file`);

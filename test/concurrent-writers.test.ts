@@ -124,13 +124,14 @@ for (const backend of BACKENDS) {
       chunks: [0, 1, 2].map((i) => {
         const st = searchText(`alpha beta gamma${i} version${n}`);
         return {
+          path: 'src/a.ts',
           startLine: i * 5 + 1,
           endLine: i * 5 + 4,
           symbol: `f${i}`,
           kind: 'function',
           language: 'typescript',
           content: `function f${i}() {}`,
-          contentHash: `c${i}`,
+          hash: `c${i}`,
           embedding: vectorLiteral(unitVector(8, i)),
           searchText: st.text,
           words: st.words,
@@ -211,11 +212,11 @@ describe('an index that two earlier runs stored twice, on postgres', () => {
       await store.setModel(cb.id, 'm', 'mh', 8);
       const st = searchText('duplicated words');
       const chunk = {
-        startLine: 1, endLine: 3, symbol: 'f', kind: 'function', language: 'typescript', content: 'function f() {}',
-        contentHash: 'c', embedding: vectorLiteral(unitVector(8, 0)), searchText: st.text, words: st.words, bm25: st.bm25,
+        path: 'a.ts', startLine: 1, endLine: 3, symbol: 'f', kind: 'function', language: 'typescript', content: 'function f() {}',
+        hash: 'c', embedding: vectorLiteral(unitVector(8, 0)), searchText: st.text, words: st.words, bm25: st.bm25,
       };
       await store.replaceFiles(cb.id, [{ path: 'a.ts', contentHash: 'ha', size: 1, language: 'typescript', chunks: [chunk] }]);
-      await store.replaceFiles(cb.id, [{ path: 'b.ts', contentHash: 'hb', size: 1, language: 'typescript', chunks: [chunk] }]);
+      await store.replaceFiles(cb.id, [{ path: 'b.ts', contentHash: 'hb', size: 1, language: 'typescript', chunks: [{ ...chunk, path: 'b.ts' }] }]);
       await store.refreshTermStats(cb.id);
       // What the race left: a.ts's chunk twice (raw SQL: the store no longer writes such a thing).
       await old.query(

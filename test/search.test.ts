@@ -34,13 +34,14 @@ function files(specs: Spec[]): FileWrite[] {
       language,
       chunks: [
         {
+          path: s.path,
           startLine: 1,
           endLine: 3,
           symbol: s.symbol ?? null,
           kind: 'function',
           language,
           content: s.content,
-          contentHash: `c-${s.path}`,
+          hash: `c-${s.path}`,
           embedding: vectorLiteral(s.vec),
           searchText: st.text,
           bm25: st.bm25,

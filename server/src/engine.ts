@@ -5,11 +5,11 @@ import { SemcodeError } from './errors';
 import { type RootRecord, claimRoot, resolveRoots } from './engineRoots';
 import { checkCodebaseName } from './identity/codebaseName';
 import { type Backend, type Embedder, openEmbedder } from './embed/embedder';
-import { hashModelFiles, recordedModelRef, resolveModel } from './embed/modelResolve';
+import { identityOf, isSameModel, recordedModelRef, resolveModel } from './embed/modelResolve';
 import { type Chunker, createChunker } from './index/chunker';
 import { Indexer, type IndexOptions, type IndexSummary, assertSameModel, rebuildCommand } from './index/indexer';
-import type { Db } from './store/db';
-import { codebaseLabel } from './store/codebases';
+import type { Db, Session } from './store/db';
+import { Codebases, codebaseLabel } from './store/codebases';
 import { type Codebase, IndexStore, type RootedCodebase } from './store/indexStore';
 import { type DbTarget, openDb } from './store/open';
 import { type ModelVersion, versionOfModel } from './train/versions';
@@ -70,8 +70,18 @@ export class Engine {
     }
   }
 
+  /**
+   * Runs one request on one connection as this engine's principal: the connecting role (PGlite: its one
+   * user), what row-level security checks every statement against in team mode. `codebases` reads and
+   * writes the codebase tables through that connection.
+   */
+  async session<T>(fn: (s: Session, codebases: Codebases) => Promise<T>): Promise<T> {
+    const principal = await this.db.principal();
+    return this.db.withSession(principal, (s) => fn(s, new Codebases(s, this.store.codebases.host)));
+  }
+
   private resolveRoots(roots: string[]): Promise<RootRecord[]> {
-    return resolveRoots(this.store, roots, this.names);
+    return this.session((_, codebases) => resolveRoots(codebases, roots, this.names));
   }
 
   static async open(cfg: EngineConfig): Promise<Engine> {
@@ -109,8 +119,11 @@ export class Engine {
       if (opts.roots.length !== 1) throw new SemcodeError('usage', '--codebase names one root: index several roots one by one');
       await this.nameCodebases([{ root: opts.roots[0]!, name: checkCodebaseName(opts.codebase) }]);
     }
-    const records = await this.resolveRoots(opts.roots);
-    for (const rec of records) await claimRoot(this.store, rec);
+    const records = await this.session(async (_, codebases) => {
+      const found = await resolveRoots(codebases, opts.roots, this.names);
+      for (const rec of found) await claimRoot(codebases, rec);
+      return found;
+    });
     return this.runIndexer(await this.indexEmbedder(records), { ...opts, roots: records.map((r) => r.given) }, records);
   }
 
@@ -192,15 +205,17 @@ export class Engine {
 
   /** Indexed codebases by name (--codebase without --root): each with this machine's folder, if it has one. */
   async codebasesNamed(names: string[]): Promise<Codebase[]> {
-    const out: Codebase[] = [];
-    for (const name of new Set(names.map(checkCodebaseName))) {
-      const cb = await this.store.codebases.named(name);
-      if (!cb?.modelHash) {
-        throw new SemcodeError('not_indexed', `no codebase named ${name} is indexed in ${this.db.location}; index a folder as it with: semcode index --root DIR --codebase ${name}`);
+    return this.session(async (_, codebases) => {
+      const out: Codebase[] = [];
+      for (const name of new Set(names.map(checkCodebaseName))) {
+        const cb = await codebases.named(name);
+        if (!cb?.modelHash) {
+          throw new SemcodeError('not_indexed', `no codebase named ${name} is indexed in ${this.db.location}; index a folder as it with: semcode index --root DIR --codebase ${name}`);
+        }
+        out.push(cb);
       }
-      out.push(cb);
-    }
-    return out;
+      return out;
+    });
   }
 
   /**
@@ -236,11 +251,10 @@ export class Engine {
   /** An explicit --model on search/status must be the model the index was built with (same files). */
   async checkAskedModel(codebases: Codebase[]): Promise<void> {
     if (!this.cfg.model) return;
-    const asked = resolveModel(this.cfg.model);
-    const hash = asked.source === 'hub' ? null : await hashModelFiles(asked.dir);
+    const asked = await identityOf(resolveModel(this.cfg.model));
     for (const cb of codebases) {
       if (!cb.modelHash) continue;
-      if (hash ? hash !== cb.modelHash : asked.id !== cb.modelId) {
+      if (!isSameModel(asked, cb)) {
         throw new SemcodeError(
           'model_mismatch',
           `--model ${asked.id} is not the model the index for ${codebaseLabel(cb)} was built with (${cb.modelId}, dim ${cb.dimension}); ` +
@@ -262,16 +276,17 @@ export class Engine {
       const embedder = await this.embedderFor(codebases);
       embed = async (q: string) => (await embedder.embed([q]))[0]!;
     }
-    return new Searcher(this.db, embed).search(codebases, query, opts);
+    return this.session((s) => new Searcher(s, embed).search(codebases, query, opts));
   }
 
   /** The codebases of these roots, or of these names, or (neither given) every codebase in the database. */
   async status(roots: string[] | null, names: string[] = []): Promise<CodebaseStatus[]> {
-    const cbs = roots ? await this.codebasesFor(roots) : names.length ? await this.codebasesNamed(names) : await this.store.codebases.all();
+    const cbs = roots ? await this.codebasesFor(roots) : names.length ? await this.codebasesNamed(names) : await this.session((_, c) => c.all());
     await this.checkAskedModel(cbs);
+    const counts = await this.session((_, codebases) => Promise.all(cbs.map((cb) => codebases.counts(cb.id))));
     const out: CodebaseStatus[] = [];
-    for (const cb of cbs) {
-      const c = await this.store.counts(cb.id);
+    for (const [i, cb] of cbs.entries()) {
+      const c = counts[i]!;
       out.push({
         name: cb.name,
         root: cb.root,

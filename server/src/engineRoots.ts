@@ -10,7 +10,7 @@ import { SemcodeError } from './errors';
 import { defaultCodebaseName } from './identity/codebaseName';
 import { distinctRoots } from './index/roots';
 import { shellWord } from './index/indexer';
-import type { IndexStore, RootedCodebase } from './store/indexStore';
+import type { Codebases, RootedCodebase } from './store/codebases';
 
 export interface RootRecord {
   /** the folder as the editor or the command line gave it */
@@ -28,14 +28,14 @@ export interface RootRecord {
  * Each root once (index/roots.ts), resolved. Two folders that would share a name in one request are an
  * error: their files would overwrite each other's in one codebase.
  */
-export async function resolveRoots(store: IndexStore, roots: string[], namedByUser: ReadonlyMap<string, string>): Promise<RootRecord[]> {
+export async function resolveRoots(codebases: Codebases, roots: string[], namedByUser: ReadonlyMap<string, string>): Promise<RootRecord[]> {
   const out: RootRecord[] = [];
   for (const given of (await distinctRoots(roots)).roots) {
     const real = await realpath(given).catch(() => null);
     const path = real ?? resolve(given);
-    const mapped = real ? await store.codebases.at(real) : null;
+    const mapped = real ? await codebases.at(real) : null;
     const name = namedByUser.get(path) ?? mapped?.name ?? defaultCodebaseName(path);
-    const found = mapped?.name === name ? mapped : await store.codebases.named(name);
+    const found = mapped?.name === name ? mapped : await codebases.named(name);
     const twin = out.find((r) => r.name === name);
     if (twin) throw nameTaken(name, twin.real, path);
     out.push({ given, real: path, exists: real !== null, name, codebase: found && { ...found, root: path } });
@@ -48,13 +48,13 @@ export async function resolveRoots(store: IndexStore, roots: string[], namedByUs
  * codebase is an error while it still exists (two clones of one repository need two names), and is
  * forgotten when it is gone (the folder was moved).
  */
-export async function claimRoot(store: IndexStore, rec: RootRecord): Promise<void> {
+export async function claimRoot(codebases: Codebases, rec: RootRecord): Promise<void> {
   if (!rec.codebase) return;
-  for (const other of await store.codebases.rootsHere(rec.codebase.id)) {
+  for (const other of await codebases.rootsHere(rec.codebase.id)) {
     if (other === rec.real) continue;
     const now = existsSync(other) ? safeRealpath(other) : null;
     if (now !== null && now !== rec.real) throw nameTaken(rec.name, other, rec.real);
-    await store.codebases.unmapRoot(other);
+    await codebases.unmapRoot(other);
   }
 }
 

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { SEARCH_MODES, type SearchMode } from '../chunk';
 import { SemcodeError, errorMessage } from '../errors';
 import type { Backend } from '../embed/embedder';
 import { recordedModelRef } from '../embed/modelResolve';
@@ -10,7 +11,7 @@ import { distinctRoots } from '../index/roots';
 import { type Codebase, codebaseLabel } from '../store/codebases';
 import { isPostgresUrl } from '../store/open';
 import { globToRegex } from '../search/glob';
-import { SEARCH_MODES, type SearchHit, type SearchMode } from '../search/search';
+import type { SearchHit } from '../search/search';
 import { progressReporter } from './progress';
 
 const USAGE = `usage:

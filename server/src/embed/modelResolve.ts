@@ -179,3 +179,22 @@ export function recordedModelRef(modelId: string): string {
   if (modelId === 'default') return resolveModel(undefined, undefined, { env: {} }).dir;
   return modelId.startsWith('path:') ? modelId.slice('path:'.length) : modelId;
 }
+
+/** A resolved model's identity as an index records it: the hash of its files (a hub id when it has none here). */
+export interface ModelIdentity {
+  id: string;
+  hash: string | null;
+}
+
+export async function identityOf(model: ResolvedModel): Promise<ModelIdentity> {
+  return { id: model.id, hash: model.source === 'hub' ? null : await hashModelFiles(model.dir) };
+}
+
+/**
+ * Whether a model is the one an index was built with: the same files (a copy at another path is the same
+ * model; a changed file is not), or for a hub model not on disk the same id. The one rule the CLI's --model
+ * check and the language server's model-setting check share.
+ */
+export function isSameModel(model: ModelIdentity, recorded: { modelId: string | null; modelHash: string | null }): boolean {
+  return model.hash ? model.hash === recorded.modelHash : model.id === recorded.modelId;
+}

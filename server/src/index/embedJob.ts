@@ -79,19 +79,7 @@ export function jobFile(chunker: Chunker, file: Pick<WalkedFile, 'relPath' | 'te
 /** A chunk as stored: its vector literal and its full-text words (symbol and path count as text too). */
 export function storedChunk(c: Chunk, embedding: string): StoredChunk {
   const st = searchText(c.symbol ? `${c.symbol} ${c.path} ${c.content}` : `${c.path} ${c.content}`);
-  return {
-    startLine: c.startLine,
-    endLine: c.endLine,
-    symbol: c.symbol,
-    kind: c.kind,
-    language: c.language,
-    content: c.content,
-    contentHash: c.hash,
-    embedding,
-    searchText: st.text,
-    words: st.words,
-    bm25: st.bm25,
-  };
+  return { ...c, embedding, searchText: st.text, words: st.words, bm25: st.bm25 };
 }
 
 /**

@@ -6,8 +6,10 @@
 import { readFile } from 'node:fs/promises';
 import type { Hover, Position } from 'vscode-languageserver/node';
 import type { Engine } from '../engine';
-import { type ChunkWithVector, type RelatedChunk, chunkAt, relatedChunks, symbolsByName } from '../search/related';
+import { symbolsByName } from '../search/related';
 import { snippetOf } from '../search/search';
+import { type ChunkWithVector, type ScoredChunk, chunkAt, relatedChunks } from '../store/chunkQueries';
+import type { Queryable } from '../store/db';
 import type { Codebase } from '../store/indexStore';
 import { fileUri, locate, uriToPath } from './paths';
 import { splitSymbol } from './symbols';
@@ -22,9 +24,10 @@ export async function relatedHover(engine: Engine, roots: readonly string[], uri
   const indexed = (await engine.indexedCodebases([where.root]))[0];
   if (!indexed) return null;
   const word = await wordAt(fsPath, position);
-  const chunk = await symbolChunk(engine, indexed.codebase, where.rel, position.line + 1, word);
-  if (!chunk) return null;
-  const related = await relatedChunks(engine.db, indexed.codebase, chunk, RELATED);
+  const related = await engine.session(async (s) => {
+    const chunk = await symbolChunk(s, indexed.codebase, where.rel, position.line + 1, word);
+    return chunk ? relatedChunks(s, indexed.codebase, chunk, RELATED) : [];
+  });
   if (!related.length) return null;
   return { contents: { kind: 'markdown', value: relatedMarkdown(where.root, related) } };
 }
@@ -34,15 +37,15 @@ export async function relatedHover(engine: Engine, roots: readonly string[], uri
  * name (or the position's chunk when the file cannot be read), else the chunk defining a symbol of that
  * name (this file first). Null when the cursor is on no symbol.
  */
-async function symbolChunk(engine: Engine, cb: Codebase, rel: string, line: number, word: string | null): Promise<ChunkWithVector | null> {
-  const here = await chunkAt(engine.db, cb, rel, line);
+async function symbolChunk(db: Queryable, cb: Codebase, rel: string, line: number, word: string | null): Promise<ChunkWithVector | null> {
+  const here = await chunkAt(db, cb, rel, line);
   if (word === null) return here?.symbol ? here : null;
   if (!word) return null;
   if (here?.symbol && here.symbol.split('.').includes(word)) return here;
-  const named = (await symbolsByName(engine.db, cb, word, 20)).filter((m) => m.symbol && splitSymbol(m.symbol).name === word);
+  const named = (await symbolsByName(db, cb, word, 20)).filter((m) => m.symbol && splitSymbol(m.symbol).name === word);
   const def = named.find((m) => m.path === rel) ?? named[0];
   if (!def) return null;
-  return chunkAt(engine.db, cb, def.path, def.startLine);
+  return chunkAt(db, cb, def.path, def.startLine);
 }
 
 /** The identifier at the position in the file on disk; '' when none, null when the file cannot be read. */
@@ -67,7 +70,7 @@ function escapeText(s: string): string {
   return s.replace(/[\\`*_[\]<>|]/g, '\\$&');
 }
 
-export function relatedMarkdown(root: string, related: RelatedChunk[]): string {
+export function relatedMarkdown(root: string, related: ScoredChunk[]): string {
   const lines = ['**Related code**', ''];
   for (const r of related) {
     const label = `${r.symbol ?? r.kind} — ${r.path}:${r.startLine}`;

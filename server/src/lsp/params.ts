@@ -7,9 +7,9 @@
  */
 import * as v from 'valibot';
 import { ErrorCodes, ResponseError } from 'vscode-languageserver/node';
+import { SEARCH_MODES } from '../chunk';
 import { errorMessage } from '../errors';
 import { globToRegex } from '../search/glob';
-import { SEARCH_MODES } from '../search/search';
 
 /** The most results one semcode/search returns: a palette shows 30; more is a bulk export, not a search. */
 export const MAX_K = 200;

@@ -2,7 +2,7 @@
 import { SemcodeError, isSemcodeError } from '../errors';
 import type { Engine } from '../engine';
 import type { SearchHit } from '../search/search';
-import type { SearchParams, SearchResult } from '../protocol/lspExt';
+import type { SearchParams, SearchResult, SearchResultItem } from '../protocol/lspExt';
 import { fileUri } from './paths';
 
 export async function searchWorkspace(engine: Engine, roots: readonly string[], params: SearchParams, indexing: boolean): Promise<SearchResult> {
@@ -27,7 +27,7 @@ export async function searchWorkspace(engine: Engine, roots: readonly string[], 
     throw e;
   }
   return {
-    items: hits.map((h) => ({
+    items: hits.map((h): SearchResultItem => ({
       uri: fileUri(given.get(h.codebase)!, h.path),
       path: h.path,
       startLine: h.startLine,

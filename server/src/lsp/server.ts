@@ -14,7 +14,7 @@ import {
   createConnection,
 } from 'vscode-languageserver/node';
 import { SemcodeError, errorMessage } from '../errors';
-import { hashModelFiles, resolveModel } from '../embed/modelResolve';
+import { identityOf, isSameModel, resolveModel } from '../embed/modelResolve';
 import {
   type SemcodeSettings,
   cancelRequest,
@@ -140,9 +140,7 @@ async function modelDiffers(next: SemcodeSettings): Promise<boolean> {
   const current = (await engines.get().catch(() => null))?.activeEmbedder;
   if (!current) return true;
   try {
-    const m = resolveModel(undefined, next.model);
-    const hash = m.source === 'hub' ? null : await hashModelFiles(m.dir);
-    return hash ? hash !== current.modelHash : m.id !== current.modelId;
+    return !isSameModel(await identityOf(resolveModel(undefined, next.model)), current);
   } catch {
     return true; // a model that cannot be found: the rebuild will say why
   }

@@ -5,6 +5,7 @@
  * time of a hybrid search (30 of 35 ms at 10k chunks on PGlite) for matches on words in bodies.
  */
 import { type SymbolInformation, SymbolKind } from 'vscode-languageserver/node';
+import type { ChunkRef } from '../chunk';
 import type { Engine } from '../engine';
 import { isSemcodeError } from '../errors';
 import { symbolsByName } from '../search/related';
@@ -30,13 +31,14 @@ export function symbolKind(kind: string): SymbolKind {
   return KINDS[kind] ?? SymbolKind.Variable;
 }
 
-interface Found {
-  root: string;
-  path: string;
-  startLine: number;
-  endLine: number;
+/** A symbol found: its chunk (a named one) and the folder it is in. */
+interface SymbolEntry extends ChunkRef {
   symbol: string;
-  kind: string;
+  root: string;
+}
+
+function entry(c: ChunkRef, symbol: string, root: string): SymbolEntry {
+  return { path: c.path, startLine: c.startLine, endLine: c.endLine, symbol, kind: c.kind, language: c.language, root };
 }
 
 /** `Outer.Inner.method` -> name `method`, container `Outer.Inner`. */
@@ -52,7 +54,7 @@ export async function workspaceSymbols(engine: Engine, roots: readonly string[],
   if (!indexed.length) return [];
   const given = new Map(indexed.map((c) => [c.codebase.name, c.root]));
   const [byName, byMeaning] = await Promise.all([
-    Promise.all(indexed.map(async (c) => (await symbolsByName(engine.db, c.codebase, q, NAME_LIMIT)).map((m) => ({ ...m, root: c.root })))),
+    engine.session((s) => Promise.all(indexed.map(async (c) => (await symbolsByName(s, c.codebase, q, NAME_LIMIT)).map((m) => ({ ...m, root: c.root }))))),
     engine.searchCodebases(indexed.map((c) => c.codebase), q, { k: SEMANTIC_K, mode: 'vector' }).catch((e: unknown) => {
       // A query without a word (only punctuation) matches no name and means nothing: no symbols.
       if (isSemcodeError(e, 'empty_query')) return null;
@@ -61,20 +63,17 @@ export async function workspaceSymbols(engine: Engine, roots: readonly string[],
   ]);
   if (!byMeaning) return [];
   const names = byName.flat().sort((a, b) => a.rank - b.rank || (a.symbol?.length ?? 0) - (b.symbol?.length ?? 0));
-  const found: Found[] = [];
+  const found: SymbolEntry[] = [];
   const seen = new Set<string>();
-  const add = (f: Found) => {
+  const add = (f: SymbolEntry) => {
     // A long symbol is split into several chunks: one entry for it.
     const key = `${f.root}\0${f.path}\0${f.symbol}`;
     if (seen.has(key)) return;
     seen.add(key);
     found.push(f);
   };
-  for (const m of names) if (m.symbol) add({ root: m.root, path: m.path, startLine: m.startLine, endLine: m.endLine, symbol: m.symbol, kind: m.kind });
-  for (const h of byMeaning) {
-    if (!h.symbol) continue;
-    add({ root: given.get(h.codebase)!, path: h.path, startLine: h.startLine, endLine: h.endLine, symbol: h.symbol, kind: h.kind });
-  }
+  for (const m of names) if (m.symbol) add(entry(m, m.symbol, m.root));
+  for (const h of byMeaning) if (h.symbol) add(entry(h, h.symbol, given.get(h.codebase)!));
   return found.slice(0, MAX_RESULTS).map((f) => {
     const { name, container } = splitSymbol(f.symbol);
     return {

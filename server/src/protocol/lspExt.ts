@@ -3,8 +3,7 @@
  * agree on every type (as vscode-eslint and rust-analyzer's lsp_ext do).
  */
 import { NotificationType, RequestType, RequestType0 } from 'vscode-languageserver-protocol';
-
-export type SearchMode = 'hybrid' | 'vector' | 'text';
+import type { ChunkRef, SearchMode } from '../chunk';
 
 /** Checked by the server (server/src/lsp/params.ts): a wrong value is InvalidParams naming it. */
 export interface SearchParams {
@@ -16,17 +15,10 @@ export interface SearchParams {
   language?: string;
 }
 
-export interface SearchResultItem {
+/** A result on the wire: the chunk (its path workspace-relative, posix), its file's URI, score and snippet. */
+export interface SearchResultItem extends ChunkRef {
   /** file URI */
   uri: string;
-  /** workspace-relative posix path */
-  path: string;
-  /** 1-based, inclusive */
-  startLine: number;
-  endLine: number;
-  symbol: string | null;
-  kind: string;
-  language: string;
   score: number;
   snippet: string;
 }

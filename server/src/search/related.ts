@@ -7,9 +7,6 @@ import { type ChunkScope, type NameMatch, chunksNamed } from '../store/chunkQuer
 import type { Queryable } from '../store/db';
 import { wordsOf } from '../text/terms';
 
-export { chunkAt, relatedChunks } from '../store/chunkQueries';
-export type { ChunkRef, ChunkWithVector, NameMatch, RelatedChunk } from '../store/chunkQueries';
-
 /**
  * Symbols whose name contains every identifier of the query (case and `_` insensitive), each starting one of
  * the name's words: "getUs" finds `UserService.getUser`. Exact names rank first, then prefixes, then shorter names.

@@ -1,15 +1,13 @@
+import { type ChunkRef, SEARCH_MODES, type SearchMode } from '../chunk';
 import { SemcodeError } from '../errors';
-import { type ChunkFilter, type ChunkRef, type SearchRow, textSearch, vectorSearch } from '../store/chunkQueries';
+import { type ChunkFilter, type ScoredChunk, textSearch, vectorSearch } from '../store/chunkQueries';
 import { vectorLiteral } from '../store/chunks';
-import type { Db } from '../store/db';
+import type { Queryable } from '../store/db';
 import type { Codebase } from '../store/indexStore';
 import { documentFrequencies } from '../store/termStats';
 import { DEFAULT_FUSION, type FusionCandidate, type FusionWeights, fuseScores, nameMatch } from './fusion';
 import { globToRegex } from './glob';
 import { queryTerms, searchTerms, stem } from '../text/terms';
-
-export type SearchMode = 'hybrid' | 'vector' | 'text';
-export const SEARCH_MODES: readonly SearchMode[] = ['hybrid', 'vector', 'text'];
 
 export interface SearchOptions {
   k?: number;
@@ -20,7 +18,9 @@ export interface SearchOptions {
   language?: string;
 }
 
+/** A search result: the chunk, its row id, where it was found and how well it matched. */
 export interface SearchHit extends ChunkRef {
+  id: string;
   /** the codebase's name, and its folder on this machine (null when it has none here) */
   codebase: string;
   root: string | null;
@@ -48,8 +48,6 @@ const CANDIDATE_BUDGET = 4000;
  */
 export const MAX_QUERY_TERMS = 256;
 
-export type Row = SearchRow;
-
 export interface SearcherOptions {
   /** hybrid search's weights (fusion.ts); DEFAULT_FUSION unless given */
   fusion?: Partial<FusionWeights>;
@@ -59,7 +57,7 @@ export class Searcher {
   private readonly fusion: FusionWeights;
 
   constructor(
-    private readonly db: Db,
+    private readonly db: Queryable,
     private readonly embedQuery: QueryEmbedder | null,
     opts: SearcherOptions = {},
   ) {
@@ -87,7 +85,7 @@ export class Searcher {
     return hits.slice(0, k);
   }
 
-  private async searchOne(cb: Codebase, query: string, vector: string | null, mode: SearchMode, k: number, opts: SearchOptions): Promise<Row[]> {
+  private async searchOne(cb: Codebase, query: string, vector: string | null, mode: SearchMode, k: number, opts: SearchOptions): Promise<ScoredChunk[]> {
     if (mode === 'vector') return this.vectorSearch(cb, vector!, k, opts);
     if (mode === 'text') return this.textSearch(cb, await this.bm25Terms(cb, query), k, opts);
     const cands = await this.fusionCandidates(cb, query, vector!, Math.max(HYBRID_DEPTH, k * 3), opts);
@@ -104,10 +102,10 @@ export class Searcher {
    * a chunk just below one list's cut does not count as scoring zero there) and its symbol-name match.
    * Public for tuning the fusion weights (scripts/eval-model.ts --tune), which must see exactly these.
    */
-  async fusionCandidates(cb: Codebase, query: string, vector: string, depth: number, opts: SearchOptions = {}): Promise<Array<Row & FusionCandidate>> {
+  async fusionCandidates(cb: Codebase, query: string, vector: string, depth: number, opts: SearchOptions = {}): Promise<Array<ScoredChunk & FusionCandidate>> {
     const bm = await this.bm25Terms(cb, query);
     const [v, t] = await Promise.all([this.vectorSearch(cb, vector, depth, opts, bm), this.textSearch(cb, bm, depth, opts, vector)]);
-    const rows = new Map<string, Row & FusionCandidate>();
+    const rows = new Map<string, ScoredChunk & FusionCandidate>();
     for (const r of [...v, ...t]) rows.set(r.id, { ...r, cos: Number(r.cos ?? 0), text: Number(r.text ?? 0), name: 0 });
     // The name match stems on its own: it gets the query's words, each with its term's idf.
     const idfOf = new Map(bm.terms.map((t, i) => [t, bm.idf[i]!]));
@@ -118,7 +116,7 @@ export class Searcher {
   }
 
   /** Nearest chunks by cosine; with `bm`, each row's BM25 score too (as `text`), for hybrid search. */
-  private vectorSearch(cb: Codebase, vector: string, k: number, opts: SearchOptions, bm?: Bm25Terms): Promise<Row[]> {
+  private vectorSearch(cb: Codebase, vector: string, k: number, opts: SearchOptions, bm?: Bm25Terms): Promise<ScoredChunk[]> {
     return vectorSearch(this.db, cb, vector, k, chunkFilter(opts), bm);
   }
 
@@ -126,7 +124,7 @@ export class Searcher {
    * BM25 over chunks that match ANY of the query's rarer terms (candidateTerms), the best `k` scored exactly
    * (store/chunkQueries.ts); with `vector`, each row's cosine too, for hybrid search.
    */
-  private textSearch(cb: Codebase, bm: Bm25Terms, k: number, opts: SearchOptions, vector?: string): Promise<Row[]> {
+  private textSearch(cb: Codebase, bm: Bm25Terms, k: number, opts: SearchOptions, vector?: string): Promise<ScoredChunk[]> {
     return textSearch(this.db, cb, bm, candidateTerms(bm), k, chunkFilter(opts), vector);
   }
 
@@ -211,20 +209,19 @@ export function normalizeLanguage(lang: string): string {
   return LANGUAGE_ALIASES[l] ?? l;
 }
 
-function toHit(cb: Codebase, r: Row): SearchHit {
+function toHit(cb: Codebase, r: ScoredChunk): SearchHit {
   return {
     id: r.id,
     codebase: cb.name,
     root: cb.root,
     path: r.path,
-    startLine: r.start_line,
-    endLine: r.end_line,
+    startLine: r.startLine,
+    endLine: r.endLine,
     symbol: r.symbol,
     kind: r.kind,
     language: r.language,
     score: r.score,
     snippet: snippetOf(r.content),
-    content: r.content,
   };
 }
 

@@ -3,6 +3,7 @@
  * matches, the chunk under the cursor, its neighbours, symbols by name. Same SQL on PGlite and PostgreSQL,
  * every query scoped by codebase. Which terms to ask for and how to rank the results is search/'s.
  */
+import type { ChunkRef } from '../chunk';
 import { BM25_B, BM25_K1, queryBm25Vector } from '../text/bm25Vector';
 import { hnswScope } from './chunks';
 import type { Queryable } from './db';
@@ -13,47 +14,30 @@ export interface ChunkScope {
   dimension: number | null;
 }
 
-export interface ChunkRef {
+/** A chunk as these reads return it: a ChunkRef (chunk.ts) with its row id and source text. */
+export interface IndexedChunk extends ChunkRef {
   id: string;
-  path: string;
-  /** 1-based, inclusive */
-  startLine: number;
-  endLine: number;
-  symbol: string | null;
-  kind: string;
-  language: string;
   content: string;
 }
 
-export interface ChunkWithVector extends ChunkRef {
+export interface ChunkWithVector extends IndexedChunk {
   /** pgvector text form */
   embedding: string;
 }
 
-export interface RelatedChunk extends ChunkRef {
-  /** cosine similarity to the chunk asked about */
+/**
+ * A chunk with its score: cosine or BM25 for a search (with hybrid search's two scores, `cos` and `text`,
+ * when the query computed them), cosine to the chunk asked about for related chunks.
+ */
+export interface ScoredChunk extends IndexedChunk {
   score: number;
-}
-
-export interface NameMatch extends ChunkRef {
-  /** 0 exact name, 1 name prefix, 2 qualified-name prefix, 3 contains */
-  rank: number;
-}
-
-/** A search result as the vector and text queries return it. */
-export interface SearchRow {
-  id: string;
-  path: string;
-  start_line: number;
-  end_line: number;
-  symbol: string | null;
-  kind: string;
-  language: string;
-  content: string;
-  score: number;
-  /** hybrid search's two scores, when the query computed them */
   cos?: number | null;
   text?: number | null;
+}
+
+export interface NameMatch extends IndexedChunk {
+  /** 0 exact name, 1 name prefix, 2 qualified-name prefix, 3 contains */
+  rank: number;
 }
 
 /** What a search keeps: chunks of this language, and whose path matches this regex (PostgreSQL's `~`). */
@@ -69,13 +53,12 @@ export interface Bm25Query {
   avg: number;
 }
 
-const ROW_COLUMNS = 'c.id::text AS id, c.path, c.start_line, c.end_line, c.symbol, c.kind, c.language, c.content';
-
-const REF_COLUMNS = `c.id::text AS id, c.path, c.start_line AS "startLine", c.end_line AS "endLine", c.symbol, c.kind,
+/** An IndexedChunk's columns, aliased to its field names: no snake_case row leaves store/. */
+const COLUMNS = `c.id::text AS id, c.path, c.start_line AS "startLine", c.end_line AS "endLine", c.symbol, c.kind,
   c.language, c.content`;
 
 /** Nearest chunks by cosine; with `bm`, each row's BM25 score too (as `text`), for hybrid search. */
-export async function vectorSearch(db: Queryable, cb: ChunkScope, vector: string, k: number, filter: ChunkFilter, bm?: Bm25Query): Promise<SearchRow[]> {
+export async function vectorSearch(db: Queryable, cb: ChunkScope, vector: string, k: number, filter: ChunkFilter, bm?: Bm25Query): Promise<ScoredChunk[]> {
   if (!cb.dimension) return [];
   const where = filterSql(filter, bm ? 5 : 3);
   const dim = Math.trunc(cb.dimension);
@@ -88,8 +71,8 @@ export async function vectorSearch(db: Queryable, cb: ChunkScope, vector: string
             JOIN unnest($3::text[], $4::float8[]) AS q(lexeme, idf) ON q.lexeme = u.lexeme) AS text`
     : '';
   // hnswScope: the partial HNSW index's own predicate, with literals.
-  const r = await db.query<SearchRow>(
-    `SELECT ${ROW_COLUMNS}, ${cos} AS score, ${cos} AS cos${text}
+  const r = await db.query<ScoredChunk>(
+    `SELECT ${COLUMNS}, ${cos} AS score, ${cos} AS cos${text}
        FROM chunks c
       WHERE ${hnswScope(id, dim)}${where.sql}
       ORDER BY c.embedding::vector(${dim}) <=> $1::vector(${dim})
@@ -115,7 +98,7 @@ export async function textSearch(
   k: number,
   filter: ChunkFilter,
   vector?: string,
-): Promise<SearchRow[]> {
+): Promise<ScoredChunk[]> {
   const { terms, idf, avg } = bm;
   if (!generating.length) return [];
   const withCos = vector !== undefined && !!cb.dimension;
@@ -123,7 +106,7 @@ export async function textSearch(
   const dim = Math.trunc(cb.dimension ?? 0);
   const cos = withCos ? `, 1 - (c.embedding::vector(${dim}) <=> $6::vector(${dim})) AS cos` : '';
   const id = Math.trunc(cb.id);
-  const r = await db.query<SearchRow>(
+  const r = await db.query<ScoredChunk>(
     `WITH q AS (SELECT * FROM unnest($1::text[], $2::float8[]) AS q(lexeme, idf)),
      cand AS (
        SELECT c.id FROM chunks c
@@ -139,7 +122,7 @@ export async function textSearch(
          JOIN q ON q.lexeme = u.lexeme
         GROUP BY c.id
         ORDER BY score DESC)
-     SELECT ${ROW_COLUMNS}, scored.score, scored.score AS text${cos} FROM scored JOIN chunks c ON c.id = scored.id ORDER BY scored.score DESC`,
+     SELECT ${COLUMNS}, scored.score, scored.score AS text${cos} FROM scored JOIN chunks c ON c.id = scored.id ORDER BY scored.score DESC`,
     [terms, idf, generating.join(' | '), queryBm25Vector(terms, idf), Math.trunc(k), ...(withCos ? [vector] : []), ...where.params],
   );
   return r.rows.map((x) => ({ ...x, score: Number(x.score) }));
@@ -173,7 +156,7 @@ function filterSql(filter: ChunkFilter, first: number): { sql: string; params: u
 /** The innermost chunk covering `line` (1-based) of `path`: a method rather than its class. */
 export async function chunkAt(db: Queryable, cb: Pick<ChunkScope, 'id'>, path: string, line: number): Promise<ChunkWithVector | null> {
   const r = await db.query<ChunkWithVector>(
-    `SELECT ${REF_COLUMNS}, c.embedding::text AS embedding
+    `SELECT ${COLUMNS}, c.embedding::text AS embedding
        FROM chunks c
       WHERE c.codebase_id = $1 AND c.path = $2 AND c.start_line <= $3 AND c.end_line >= $3
       ORDER BY c.end_line - c.start_line, c.start_line DESC
@@ -187,13 +170,13 @@ export async function chunkAt(db: Queryable, cb: Pick<ChunkScope, 'id'>, path: s
  * The k chunks of the same codebase nearest to `chunk`'s vector, leaving out the chunk itself and every
  * chunk overlapping it (its class, the other parts of a split symbol): those are not "elsewhere".
  */
-export async function relatedChunks(db: Queryable, cb: ChunkScope, chunk: ChunkWithVector, k = 3): Promise<RelatedChunk[]> {
+export async function relatedChunks(db: Queryable, cb: ChunkScope, chunk: ChunkWithVector, k = 3): Promise<ScoredChunk[]> {
   if (!cb.dimension) return [];
   const dim = Math.trunc(cb.dimension);
   const id = Math.trunc(cb.id);
   // hnswScope: the partial HNSW index's own predicate, with literals.
-  const r = await db.query<RelatedChunk>(
-    `SELECT ${REF_COLUMNS}, 1 - (c.embedding::vector(${dim}) <=> $1::vector(${dim})) AS score
+  const r = await db.query<ScoredChunk>(
+    `SELECT ${COLUMNS}, 1 - (c.embedding::vector(${dim}) <=> $1::vector(${dim})) AS score
        FROM chunks c
       WHERE ${hnswScope(id, dim)}
         AND NOT (c.path = $2 AND c.start_line <= $4 AND c.end_line >= $3)
@@ -216,7 +199,7 @@ export async function chunksNamed(db: Queryable, codebaseId: number, idents: str
   const id = Math.trunc(codebaseId);
   const r = await db.query<NameMatch>(
     `SELECT * FROM (
-       SELECT ${REF_COLUMNS},
+       SELECT ${COLUMNS},
               CASE WHEN regexp_replace(s.norm, '^.*[.]', '') = $3 THEN 0
                    WHEN regexp_replace(s.norm, '^.*[.]', '') LIKE $3 || '%' THEN 1
                    WHEN s.norm LIKE $3 || '%' THEN 2

@@ -9,15 +9,9 @@ import type { Db, Queryable, Transactional } from './db';
 import { mayMaintain, refreshTextIndexes } from './maintenance';
 import { NO_TERMS, applyTermDelta, recountTermStats, termCounts } from './termStats';
 
-/** One chunk ready to store: its vector as a pgvector literal ('[0.1,0.2,...]'). */
-export interface StoredChunk {
-  startLine: number;
-  endLine: number;
-  symbol: string | null;
-  kind: string;
-  language: string;
-  content: string;
-  contentHash: string;
+/** One chunk ready to store: the chunk with its vector and full-text forms. */
+export interface StoredChunk extends Chunk {
+  /** the vector as a pgvector literal ('[0.1,0.2,...]') */
   embedding: string;
   /** tsvector literal of the chunk's words (text/terms.ts) */
   searchText: string;
@@ -31,6 +25,7 @@ export interface FileWrite {
   contentHash: string;
   size: number;
   language: string | null;
+  /** the file's chunks: each is stored under the file's path */
   chunks: StoredChunk[];
 }
 
@@ -186,7 +181,7 @@ async function insertChunks(tx: Queryable, codebaseId: number, files: FileWrite[
       cols.kind.push(c.kind);
       cols.lang.push(c.language);
       cols.content.push(c.content);
-      cols.hash.push(c.contentHash);
+      cols.hash.push(c.hash);
       cols.emb.push(c.embedding);
       cols.st.push(c.searchText);
       cols.n.push(c.words);
