@@ -43,7 +43,9 @@ const entries = [
   { entryPoints: ['client/src/extension.ts'], outfile: 'dist/client.js' },
   {
     // mocha stays external: the runner and the spec files must share one mocha instance (its bdd globals).
-    entryPoints: readdirSync('test/e2e/suite').filter((f) => f === 'index.ts' || f.endsWith('.e2e.ts')).map((f) => `test/e2e/suite/${f}`),
+    entryPoints: readdirSync('test/e2e/suite')
+      .filter((f) => f === 'index.ts' || f.endsWith('.e2e.ts'))
+      .map((f) => `test/e2e/suite/${f}`),
     outdir: 'dist/e2e',
     external: [...external, 'mocha'],
   },

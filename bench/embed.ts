@@ -36,10 +36,19 @@ const { values } = parseArgs({
     batches: { type: 'string', default: '32,256' },
   },
 });
-const dir = resolve(values.model!);
+const dir = resolve(values.model);
 const want = Number(values.chunks);
 const reps = Number(values.reps);
-const ROOTS = ['@huggingface/transformers/src', 'pg/lib', 'vscode-languageserver/lib', 'vscode-jsonrpc/lib', 'web-tree-sitter', 'typescript/lib', 'protobufjs/src', 'vscode-languageclient/lib'];
+const ROOTS = [
+  '@huggingface/transformers/src',
+  'pg/lib',
+  'vscode-languageserver/lib',
+  'vscode-jsonrpc/lib',
+  'web-tree-sitter',
+  'typescript/lib',
+  'protobufjs/src',
+  'vscode-languageclient/lib',
+];
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -93,7 +102,11 @@ async function realChunks(): Promise<string[]> {
 
 async function main(): Promise<void> {
   console.log(`# embedding bench: ${dir}`);
-  console.log(`# machine: ${cpus().length} cores (${cpus()[0]?.model}), load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}; median of ${reps} runs`);
+  console.log(
+    `# machine: ${cpus().length} cores (${cpus()[0]?.model}), load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}; median of ${reps} runs`,
+  );
   const inputs = await realChunks();
   const n = inputs.length;
   const { model, tokenizer } = await importModel(dir);
@@ -131,7 +144,7 @@ async function main(): Promise<void> {
 
   console.log('\n## 3. end to end: openEmbedder (worker thread, as the indexer uses it), default options');
   let fast: Float32Array[] = [];
-  for (const b of values.batches!.split(',').map(Number)) {
+  for (const b of values.batches.split(',').map(Number)) {
     const t0 = performance.now();
     const e = await openEmbedder({ model: dir, batchSize: b });
     const load = performance.now() - t0;

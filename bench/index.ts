@@ -38,7 +38,7 @@ const { values } = parseArgs({
 });
 const roots = (values.root ?? [join(repo, 'node_modules/vscode-languageserver/lib'), join(repo, 'node_modules/pg/lib')]).map((r) => resolve(r));
 const rescanRoot = resolve(values['rescan-root'] ?? join(repo, 'node_modules/@huggingface'));
-const backends = values.backends!.split(',') as ('pglite' | 'postgres')[];
+const backends = values.backends.split(',') as ('pglite' | 'postgres')[];
 const reps = Number(values.reps);
 const cache = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'semcode-bench');
 
@@ -131,7 +131,10 @@ async function readAndHash(files: string[]): Promise<number> {
   const t = performance.now();
   const queue = [...files];
   const worker = async () => {
-    for (let f = queue.pop(); f; f = queue.pop()) createHash('sha256').update(await readFile(f)).digest('hex');
+    for (let f = queue.pop(); f; f = queue.pop())
+      createHash('sha256')
+        .update(await readFile(f))
+        .digest('hex');
   };
   await Promise.all(Array.from({ length: 16 }, worker));
   return (performance.now() - t) / 1000;
@@ -171,14 +174,20 @@ async function rescanBench(model: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  console.log(`# bench/index: ${cpus().length} cores, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-  const transformer =
-    values.model ??
-    (await modelDir('bert-384x6', (dir) => writeBertModel(dir, { dim: 384, layers: 6, heads: 12, vocab: 30522, seed: 7 })));
+  console.log(
+    `# bench/index: ${cpus().length} cores, load average ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
+  const transformer = values.model ?? (await modelDir('bert-384x6', (dir) => writeBertModel(dir, { dim: 384, layers: 6, heads: 12, vocab: 30522, seed: 7 })));
   const tiny = await modelDir('tiny-256', (dir) => writeBertModel(dir, { dim: 256, layers: 0, seed: 3 }));
   await coldIndexBench(transformer);
   await rescanBench(tiny);
-  console.log(`\nload average at end ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(
+    `\nload average at end ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
 }
 
 main().then(

@@ -33,7 +33,6 @@ import { StreamMessageReader, StreamMessageWriter, createMessageConnection, type
 import { Engine } from '../server/src/engine';
 import { modelInput, sha256 } from '../server/src/embed/input';
 import { storedChunk } from '../server/src/index/indexer';
-import type { Chunk } from '../server/src/chunk';
 import { type IndexedParams, type ServerStatus, indexedNotification, searchRequest, statusNotification } from '../server/src/protocol/lspExt';
 import { type FileWrite, vectorLiteral } from '../server/src/store/indexStore';
 import { sharedBuffersMb } from '../server/src/store/pglite';
@@ -72,10 +71,13 @@ function parseArgs(argv: string[]): Args {
     };
     if (name === '--sizes') a.sizes = value().split(',').filter(Boolean).map(int);
     else if (name === '--backends') {
-      a.backends = value().split(',').filter(Boolean).map((b) => {
-        if (b !== 'pglite' && b !== 'postgres') throw new Error(`--backends: unknown backend ${b}`);
-        return b;
-      });
+      a.backends = value()
+        .split(',')
+        .filter(Boolean)
+        .map((b) => {
+          if (b !== 'pglite' && b !== 'postgres') throw new Error(`--backends: unknown backend ${b}`);
+          return b;
+        });
     } else if (name === '--queries') a.queries = Math.max(1, int(value()));
     else if (name === '--warmup') a.warmup = int(value());
     else if (name === '--seed') a.seed = int(value());
@@ -144,7 +146,7 @@ async function preload(engine: Engine, root: string, corpus: Corpus, model: Benc
       batch.push(current);
     }
     const literal = vectorLiteral(corpus.vectors.subarray(i * corpus.dim, (i + 1) * corpus.dim));
-    current.chunks.push(storedChunk({ ...c, path: f.path } as Chunk, literal));
+    current.chunks.push(storedChunk({ ...c, path: f.path }, literal));
     cache.push({ inputHash: sha256(modelInput({ path: f.path, content: c.content })), embedding: literal });
     n++;
   }
@@ -171,7 +173,7 @@ interface Server {
 
 async function startServer(root: string, init: Record<string, unknown>): Promise<Server> {
   const child = spawn(process.execPath, [SERVER, '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const conn = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
+  const conn = createMessageConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
   const statuses: Server['statuses'] = [];
   const indexed: Server['indexed'] = [];
   const logs: Server['logs'] = [];
@@ -277,7 +279,8 @@ async function timed(server: Server, kind: Kind, req: { method: string; params: 
   const t = performance.now();
   const r = await server.conn.sendRequest<unknown>(req.method, req.params);
   const elapsed = performance.now() - t;
-  const empty = r === null || (Array.isArray(r) && r.length === 0) || (typeof r === 'object' && r !== null && 'items' in r && !(r as { items: unknown[] }).items.length);
+  const empty =
+    r === null || (Array.isArray(r) && r.length === 0) || (typeof r === 'object' && r !== null && 'items' in r && !(r as { items: unknown[] }).items.length);
   return { kind, ms: elapsed, duringRun: wasBusy || server.busySince(t), empty };
 }
 
@@ -392,7 +395,9 @@ function printReport(rows: Row[], args: Args, machine: { load0: string; load1: s
   const mark = (ok: boolean) => (ok ? ' ' : '!');
   out.push('');
   out.push(`== Semcode LSP latency: dist/server.js over stdio, one request in flight; ${args.queries} timed iterations per phase after ${args.warmup} warm-up`);
-  out.push(`   goals: idle p50 <= ${GOALS.idleP50} ms, p95 <= ${GOALS.idleP95} ms; during incremental indexing p95 <= ${GOALS.editingP95} ms ('!' marks a miss)`);
+  out.push(
+    `   goals: idle p50 <= ${GOALS.idleP50} ms, p95 <= ${GOALS.idleP95} ms; during incremental indexing p95 <= ${GOALS.editingP95} ms ('!' marks a miss)`,
+  );
   out.push(`   machine: ${machine.load0} load average at start, ${machine.load1} at end (1/5/15 min)`);
   for (const r of rows) {
     out.push('');
@@ -406,7 +411,9 @@ function printReport(rows: Row[], args: Args, machine: { load0: string; load1: s
         `the "building the vector index" status arrived ${s.hnswNoticeMs === null ? 'never' : `${secs(s.hnswNoticeMs)} s before the run ended`}`,
     );
     const idleBase = byKind(r.idle, 'baseline');
-    out.push(`   ${'request'.padEnd(9)} ${'idle p50/p95/max ms'.padStart(24)} ${'x baseline p50'.padStart(15)} ${'editing p50/p95/max ms'.padStart(26)} ${'in a run p95 (n)'.padStart(18)} ${'editing/idle p95'.padStart(17)}`);
+    out.push(
+      `   ${'request'.padEnd(9)} ${'idle p50/p95/max ms'.padStart(24)} ${'x baseline p50'.padStart(15)} ${'editing p50/p95/max ms'.padStart(26)} ${'in a run p95 (n)'.padStart(18)} ${'editing/idle p95'.padStart(17)}`,
+    );
     for (const k of KINDS) {
       const idle = byKind(r.idle, k);
       const ed = byKind(r.editing, k);
@@ -464,7 +471,8 @@ async function runOne(size: number, backend: BackendName, corpus: Corpus, model:
     const preloadMs = performance.now() - t0;
     log(`  preloaded in ${secs(preloadMs)} s; starting the server`);
     // The settings above are the preloading connection's; the server sizes PGlite's buffer cache when it opens.
-    if (backend === 'pglite') settings = settings.replace(/shared_buffers=\S+/, `shared_buffers=${sharedBuffersMb(join(work, 'db', 'pgdata', 'base'))}MB (server)`);
+    if (backend === 'pglite')
+      settings = settings.replace(/shared_buffers=\S+/, `shared_buffers=${sharedBuffersMb(join(work, 'db', 'pgdata', 'base'))}MB (server)`);
 
     const started = performance.now();
     server = await startServer(root, init);
@@ -496,7 +504,9 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   if (!existsSync(SERVER)) throw new Error(`${SERVER} is missing: run npm run build first`);
   log(`server bundle ${SERVER} built ${statSync(SERVER).mtime.toISOString()}`);
-  const load0 = loadavg().map((x) => x.toFixed(2)).join(' ');
+  const load0 = loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
   const model = await benchModel();
   const full = await buildCorpus(Math.max(...args.sizes), model);
   const queries = readQueries();
@@ -505,7 +515,12 @@ async function main(): Promise<void> {
     const corpus = prefixCorpus(full, size);
     for (const backend of args.backends) rows.push(await runOne(size, backend, corpus, model, queries, args));
   }
-  printReport(rows, args, { load0, load1: loadavg().map((x) => x.toFixed(2)).join(' ') });
+  printReport(rows, args, {
+    load0,
+    load1: loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' '),
+  });
 }
 
 main().catch((e: unknown) => {

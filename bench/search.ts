@@ -106,13 +106,19 @@ function parseArgs(argv: string[]): Args {
     };
     switch (name) {
       case '--sizes':
-        a.sizes = value().split(',').filter(Boolean).map((s) => int(s, 1));
+        a.sizes = value()
+          .split(',')
+          .filter(Boolean)
+          .map((s) => int(s, 1));
         break;
       case '--backends':
-        a.backends = value().split(',').filter(Boolean).map((b) => {
-          if (b !== 'pglite' && b !== 'postgres') throw new Error(`--backends: unknown backend ${b} (pglite, postgres)`);
-          return b;
-        });
+        a.backends = value()
+          .split(',')
+          .filter(Boolean)
+          .map((b) => {
+            if (b !== 'pglite' && b !== 'postgres') throw new Error(`--backends: unknown backend ${b} (pglite, postgres)`);
+            return b;
+          });
         break;
       case '--queries':
         a.queries = int(value(), 1);
@@ -131,7 +137,9 @@ function parseArgs(argv: string[]): Args {
         break;
       case '-h':
       case '--help':
-        console.log('usage: node --import tsx bench/search.ts [--sizes 10000,100000] [--backends pglite,postgres] [--queries 200] [--warmup 20] [--recall 100] [--seed 1] [--prepare-only]');
+        console.log(
+          'usage: node --import tsx bench/search.ts [--sizes 10000,100000] [--backends pglite,postgres] [--queries 200] [--warmup 20] [--recall 100] [--seed 1] [--prepare-only]',
+        );
         process.exit(0);
       // falls through (unreachable)
       default:
@@ -210,7 +218,7 @@ function writeAtomic(file: string, data: string | Uint8Array): void {
 
 const cleanups = new Set<() => Promise<void>>();
 
-function onCleanup(fn: () => Promise<void>): () => Promise<void> {
+function onCleanup(fn: () => void | Promise<void>): () => Promise<void> {
   let done = false;
   const run = async () => {
     if (done) return;
@@ -388,7 +396,13 @@ function writeCorpusCache(base: string, header: CorpusHeader, chunks: CorpusChun
   try {
     writeSync(fd, JSON.stringify(header) + '\n');
     for (let i = 0; i < chunks.length; i += 1000) {
-      writeSync(fd, chunks.slice(i, i + 1000).map((c) => JSON.stringify(c) + '\n').join(''));
+      writeSync(
+        fd,
+        chunks
+          .slice(i, i + 1000)
+          .map((c) => JSON.stringify(c) + '\n')
+          .join(''),
+      );
     }
   } finally {
     closeSync(fd);
@@ -399,7 +413,7 @@ function writeCorpusCache(base: string, header: CorpusHeader, chunks: CorpusChun
 function readCorpusCache(base: string): { header: CorpusHeader; chunks: CorpusChunk[]; vectors: Float32Array } {
   const buf = readFileSync(`${base}.jsonl`);
   const lines: string[] = [];
-  for (let start = 0; start < buf.length; ) {
+  for (let start = 0; start < buf.length;) {
     let end = buf.indexOf(0x0a, start);
     if (end < 0) end = buf.length;
     if (end > start) lines.push(buf.toString('utf8', start, end));
@@ -504,7 +518,7 @@ export interface OpenBackend {
 export async function openBackend(name: BackendName, model: BenchModel): Promise<OpenBackend> {
   if (name === 'pglite') {
     const dir = mkdtempSync(join(tmpdir(), 'semcode-bench-pglite-'));
-    const removeDir = onCleanup(async () => rmSync(dir, { recursive: true, force: true }));
+    const removeDir = onCleanup(() => rmSync(dir, { recursive: true, force: true }));
     let engine: Engine;
     try {
       engine = await Engine.open({ db: { dir }, model: model.dir });
@@ -568,7 +582,7 @@ function* fileBatches(corpus: Corpus): Generator<FileWrite[]> {
       current = { path: f.path, contentHash: f.contentHash, size: f.size, language: f.language, chunks: [] };
       batch.push(current);
     }
-    current.chunks.push(storedChunk({ ...c, path: f.path } as Chunk, vectorLiteral(vectorOf(corpus, i))));
+    current.chunks.push(storedChunk({ ...c, path: f.path }, vectorLiteral(vectorOf(corpus, i))));
     batchChunks++;
   }
   if (batch.length) yield batch;
@@ -620,7 +634,7 @@ async function measureLatency(engine: Engine, root: string, codebase: Codebase, 
   if (!embedder) throw new Error('no embedder loaded after vector searches');
   const vecs = new Map<string, Float32Array>();
   for (const q of queries) vecs.set(q, (await embedder.embed([q]))[0]!);
-  const searcher = new Searcher(engine.db, async (q) => vecs.get(q)!);
+  const searcher = new Searcher(engine.db, (q) => Promise.resolve(vecs.get(q)!));
 
   const samples = byMode(() => [] as number[]);
   const sql = byMode(() => [] as number[]);
@@ -816,8 +830,12 @@ function printTable(rows: Row[], machine: { nproc: string; loadStart: string; lo
   const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? pad(c, widths[i]!) : lpad(c, widths[i]!))).join('  ');
   const out: string[] = [];
   out.push('');
-  out.push(`== Semcode search benchmark: model tinyBERT dim ${MODEL.dim} layers ${MODEL.layers} seed ${MODEL.seed}; k=${K}; ${args.queries} timed runs per mode after ${args.warmup} warm-up; ${rows[0]?.recall.queries ?? 0} recall queries`);
-  out.push(`   goals: p50 <= ${GOALS.p50} ms, p95 <= ${GOALS.p95} ms, recall@10 >= ${GOALS.recall}   ('!' marks a missed goal; 'no-idx': the planner did not use HNSW)`);
+  out.push(
+    `== Semcode search benchmark: model tinyBERT dim ${MODEL.dim} layers ${MODEL.layers} seed ${MODEL.seed}; k=${K}; ${args.queries} timed runs per mode after ${args.warmup} warm-up; ${rows[0]?.recall.queries ?? 0} recall queries`,
+  );
+  out.push(
+    `   goals: p50 <= ${GOALS.p50} ms, p95 <= ${GOALS.p95} ms, recall@10 >= ${GOALS.recall}   ('!' marks a missed goal; 'no-idx': the planner did not use HNSW)`,
+  );
   out.push(`   machine: nproc ${machine.nproc}; load average (1/5/15 min) at start ${machine.loadStart}, at end ${machine.loadEnd}`);
   out.push(`   code: ${machine.code}`);
   out.push('');
@@ -842,10 +860,7 @@ function printTable(rows: Row[], machine: { nproc: string; loadStart: string; lo
   for (const r of rows) {
     const b = r.latency.breakdown;
     out.push(`  ${r.size} ${r.backend}: ${r.settings}`);
-    out.push(
-      `    load = insert ${secs(r.load.insertMs)} s + term stats/ANALYZE ${secs(r.load.termStatsMs)} s; ` +
-        `first HNSW build ${secs(r.load.hnswMs)} s`,
-    );
+    out.push(`    load = insert ${secs(r.load.insertMs)} s + term stats/ANALYZE ${secs(r.load.termStatsMs)} s; ` + `first HNSW build ${secs(r.load.hnswMs)} s`);
     out.push(
       `    query embedding p50/p95 ${ms(b.embed.p50)}/${ms(b.embed.p95)}; SQL only (Searcher, vector precomputed) p50/p95: ` +
         SEARCH_MODES.map((m) => `${m} ${ms(b.sql[m].p50)}/${ms(b.sql[m].p95)}`).join(', '),
@@ -899,7 +914,10 @@ async function main(): Promise<void> {
     for (const c of corpus.chunks) langs.set(c.language, (langs.get(c.language) ?? 0) + 1);
     log(
       `size ${size}: ${corpus.chunks.length} chunks from ${corpus.files.length} files (` +
-        [...langs].sort((a, b) => b[1] - a[1]).map(([l, n]) => `${l} ${n}`).join(', ') +
+        [...langs]
+          .sort((a, b) => b[1] - a[1])
+          .map(([l, n]) => `${l} ${n}`)
+          .join(', ') +
         `), last: ${corpus.files[corpus.files.length - 1]!.path}`,
     );
     for (const backend of args.backends) {

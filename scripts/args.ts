@@ -1,11 +1,11 @@
 /** The scripts' `--flag value` options, read one at a time: each script's loop says what its flags mean. */
 export interface ArgReader {
   /** the next argument as this flag's value (a missing one, or another flag, is a usage error) */
-  value(): string;
+  value(this: void): string;
   /** the value as a non-negative integer */
-  int(): number;
+  int(this: void): number;
   /** every following argument up to the next flag (none is a usage error naming `what`) */
-  values(what?: string): string[];
+  values(this: void, what?: string): string[];
 }
 
 export function eachArg(argv: string[], usage: (msg: string) => never, onArg: (arg: string, read: ArgReader) => void): void {

@@ -225,7 +225,10 @@ interface JsonHit {
 function cliRanks(set: LangSet, mode: Mode, dbDir: string, work: string): number[] {
   const qfile = path.join(work, `queries-${set.language}.txt`);
   writeFileSync(qfile, set.queries.map((i) => set.pairs[i]!.query).join('\n') + '\n');
-  const out = runCli(['search', '--queries', qfile, '--root', set.root, '--db-dir', dbDir, '--json', '-k', String(K), '--mode', mode], `search ${set.language} ${mode}`);
+  const out = runCli(
+    ['search', '--queries', qfile, '--root', set.root, '--db-dir', dbDir, '--json', '-k', String(K), '--mode', mode],
+    `search ${set.language} ${mode}`,
+  );
   const lines = out.split('\n').filter(Boolean);
   if (lines.length !== set.queries.length) throw new Error(`search ${set.language} ${mode}: ${lines.length} result lines for ${set.queries.length} queries`);
   return lines.map((line, qi) => {
@@ -349,7 +352,12 @@ async function main(): Promise<void> {
   for (const [lang, pairs] of bySplit) {
     const set = await materialize(lang, pairs, path.join(work, 'code', lang), names);
     const all = pairs.map((_, i) => i).filter((i) => args.queries === 'all' || halfOf(pairs[i]!) === args.queries);
-    set.queries = args.sample > 0 ? shuffled(all, args.seed * 104729 + lang.length).slice(0, args.sample).sort((x, y) => x - y) : all;
+    set.queries =
+      args.sample > 0
+        ? shuffled(all, args.seed * 104729 + lang.length)
+            .slice(0, args.sample)
+            .sort((x, y) => x - y)
+        : all;
     sets.push(set);
     log(
       `  ${lang.padEnd(11)} ${pairs.length} files → ${set.chunks.length} chunks (one chunk equal to the code: ${set.exact}; ` +
@@ -370,7 +378,9 @@ async function main(): Promise<void> {
       throw new Error(`${s.language}: the index holds ${cb.files} files / ${cb.chunks} chunks, the chunker here made ${s.pairs.length} / ${s.chunks.length}`);
     }
   }
-  log(`  index: ${summary.files} files, ${summary.chunks} chunks, model ${summary.modelId} (dim ${summary.dimension}, ${summary.backend}) in ${summary.seconds.toFixed(1)} s`);
+  log(
+    `  index: ${summary.files} files, ${summary.chunks} chunks, model ${summary.modelId} (dim ${summary.dimension}, ${summary.backend}) in ${summary.seconds.toFixed(1)} s`,
+  );
 
   if (args.tune) {
     process.stdout.write(`${(await tuneGrid(sets, dbDir)).join('\n')}\n`);
@@ -409,7 +419,8 @@ async function main(): Promise<void> {
   table.push(`| **pooled** | ${queries} | ${chunks} | ${systems.map(([, key]) => cells(pooled[key]).join(' | ')).join(' | ')} |`);
   // every language weighing the same, whatever its number of queries (Rust alone is about 40% of them)
   const langs = [...ranks.values()];
-  const macro = (key: Mode | 'bm25') => [mrrAt, (r: number[]) => recallAt(r, 1), (r: number[]) => recallAt(r, K)].map((f) => f3(langs.reduce((s, r) => s + f(r[key], K), 0) / langs.length));
+  const macro = (key: Mode | 'bm25') =>
+    [mrrAt, (r: number[]) => recallAt(r, 1), (r: number[]) => recallAt(r, K)].map((f) => f3(langs.reduce((s, r) => s + f(r[key], K), 0) / langs.length));
   table.push(`| mean of languages | | | ${systems.map(([, key]) => macro(key).join(' | ')).join(' | ')} |`);
 
   const m = (r: number[]) => mrrAt(r, K);
@@ -419,8 +430,16 @@ async function main(): Promise<void> {
     .map((s) => ({ lang: s.language, d: m(ranks.get(s.language)!.hybrid) - m(ranks.get(s.language)!.bm25) }))
     .sort((x, y) => x.d - y.d)[0]!;
   const goals = [
-    [`model ≥ BM25 + ${GOAL_MODEL_OVER_BM25} (pooled MRR@10)`, `${f3(m(pooled.vector))} vs ${f3(bm + GOAL_MODEL_OVER_BM25)}`, m(pooled.vector) >= bm + GOAL_MODEL_OVER_BM25],
-    [`hybrid ≥ BM25 + ${GOAL_HYBRID_OVER_BM25} (pooled MRR@10)`, `${f3(m(pooled.hybrid))} vs ${f3(bm + GOAL_HYBRID_OVER_BM25)}`, m(pooled.hybrid) >= bm + GOAL_HYBRID_OVER_BM25],
+    [
+      `model ≥ BM25 + ${GOAL_MODEL_OVER_BM25} (pooled MRR@10)`,
+      `${f3(m(pooled.vector))} vs ${f3(bm + GOAL_MODEL_OVER_BM25)}`,
+      m(pooled.vector) >= bm + GOAL_MODEL_OVER_BM25,
+    ],
+    [
+      `hybrid ≥ BM25 + ${GOAL_HYBRID_OVER_BM25} (pooled MRR@10)`,
+      `${f3(m(pooled.hybrid))} vs ${f3(bm + GOAL_HYBRID_OVER_BM25)}`,
+      m(pooled.hybrid) >= bm + GOAL_HYBRID_OVER_BM25,
+    ],
     ['hybrid ≥ BM25 in every language', `smallest margin ${worstLang.d >= 0 ? '+' : ''}${f3(worstLang.d)} (${worstLang.lang})`, worstLang.d >= 0],
     ['hybrid ≥ model (pooled MRR@10)', `${f3(m(pooled.hybrid))} vs ${f3(m(pooled.vector))}`, m(pooled.hybrid) >= m(pooled.vector)],
   ] as const;
@@ -443,7 +462,17 @@ async function main(): Promise<void> {
   process.stdout.write(`${out.join('\n')}\n`);
   if (args.json) {
     const perLang = Object.fromEntries(
-      sets.filter((s) => ranks.has(s.language)).map((s) => [s.language, Object.fromEntries(systems.map(([, key]) => [key, { mrr10: m(ranks.get(s.language)![key]), ranks: ranks.get(s.language)![key].map((x) => (Number.isFinite(x) ? x : null)) }]))]),
+      sets
+        .filter((s) => ranks.has(s.language))
+        .map((s) => [
+          s.language,
+          Object.fromEntries(
+            systems.map(([, key]) => [
+              key,
+              { mrr10: m(ranks.get(s.language)![key]), ranks: ranks.get(s.language)![key].map((x) => (Number.isFinite(x) ? x : null)) },
+            ]),
+          ),
+        ]),
     );
     writeFileSync(args.json, JSON.stringify({ split: args.split, sample: args.sample, model: summary.modelId, perLang }, null, 1));
   }

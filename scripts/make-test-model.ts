@@ -35,10 +35,12 @@ async function main(): Promise<void> {
     },
   });
   if (values.help || positionals.length !== 1) {
-    console.error('usage: make-test-model.ts OUT_DIR [--dim N] [--layers N] [--heads N] [--vocab N] [--seed N] [--max-position N] [--kind bert|corrupt|rank2|nan]');
+    console.error(
+      'usage: make-test-model.ts OUT_DIR [--dim N] [--layers N] [--heads N] [--vocab N] [--seed N] [--max-position N] [--kind bert|corrupt|rank2|nan]',
+    );
     process.exit(values.help ? 0 : 2);
   }
-  const out = resolve(positionals[0]);
+  const out = resolve(positionals[0]!);
   const kind = values.kind ?? 'bert';
   const t = Date.now();
   if (kind === 'corrupt') await writeCorruptModel(out);

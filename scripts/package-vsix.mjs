@@ -25,9 +25,16 @@ const vsce = join(root, 'node_modules/@vscode/vsce/vsce');
 const r = spawnSync(
   process.execPath,
   [
-    vsce, 'package', '--target', target, '--out', out,
+    vsce,
+    'package',
+    '--target',
+    target,
+    '--out',
+    out,
     // No LICENSE file or repository URL in this repo yet; README links stay relative (the screenshot ships inside).
-    '--skip-license', '--allow-missing-repository', '--no-rewrite-relative-links',
+    '--skip-license',
+    '--allow-missing-repository',
+    '--no-rewrite-relative-links',
   ],
   // stdin closed: vsce asks y/N on warnings, and a question nobody answers must fail, not hang.
   { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] },

@@ -302,7 +302,13 @@ async function main(): Promise<void> {
   const valByLang = byLanguage(val);
   const valFused = new Map<number, number[]>(FUSION_WEIGHTS.map((w) => [w, []]));
   for (const [, pool] of valByLang) {
-    const e = evaluateLanguage(exported, tokenizer, pool, pool.map((_, i) => i), FUSION_WEIGHTS);
+    const e = evaluateLanguage(
+      exported,
+      tokenizer,
+      pool,
+      pool.map((_, i) => i),
+      FUSION_WEIGHTS,
+    );
     for (const w of FUSION_WEIGHTS) valFused.get(w)!.push(...e.fused.get(w)!);
   }
   let bestW = 0;
@@ -310,7 +316,10 @@ async function main(): Promise<void> {
   for (const w of FUSION_WEIGHTS) {
     const m = mrrAt(valFused.get(w)!, 10);
     log(`  fusion w ${w}: validation MRR@10 ${f3(m)}`);
-    if (m > bestMrr + 1e-12) (bestMrr = m), (bestW = w);
+    if (m > bestMrr + 1e-12) {
+      bestMrr = m;
+      bestW = w;
+    }
   }
   log(`fusion weight w = ${bestW} (validation MRR@10 ${f3(bestMrr)})`);
 
@@ -330,7 +339,9 @@ async function main(): Promise<void> {
   const evalMs = Date.now() - tEval;
 
   const table: string[] = [];
-  table.push('| language | queries | chunks | model MRR@10 | R@1 | R@10 | BM25 MRR@10 | R@1 | R@10 | RRF MRR@10 | R@1 | R@10 | score fusion MRR@10 | R@1 | R@10 |');
+  table.push(
+    '| language | queries | chunks | model MRR@10 | R@1 | R@10 | BM25 MRR@10 | R@1 | R@10 | RRF MRR@10 | R@1 | R@10 | score fusion MRR@10 | R@1 | R@10 |',
+  );
   table.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   const pooled = { model: [] as number[], bm25: [] as number[], rrf: [] as number[], fused: [] as number[], q: 0, c: 0 };
   const rowOf = (name: string, q: number | string, c: number | string, m: number[], b: number[], r: number[], f: number[]) => {
@@ -439,7 +450,11 @@ Pooled: model MRR@10 ${f3(pm.mrr10)} vs BM25 ${f3(pb.mrr10)} — ${pm.mrr10 > pb
   writeFileSync(path.join(out, 'README.md'), card(folderFiles(out)));
   writeFileSync(path.join(out, 'README.md'), card(folderFiles(out)));
   writeFileSync(path.join(out, 'README.md'), card(folderFiles(out)));
-  log(`wrote ${out} (${folderFiles(out).map((f) => `${f.file} ${humanBytes(f.bytes)}`).join(', ')}) in ${((Date.now() - t0) / 1000).toFixed(0)} s total`);
+  log(
+    `wrote ${out} (${folderFiles(out)
+      .map((f) => `${f.file} ${humanBytes(f.bytes)}`)
+      .join(', ')}) in ${((Date.now() - t0) / 1000).toFixed(0)} s total`,
+  );
 }
 
 main().catch((e: unknown) => {

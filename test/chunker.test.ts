@@ -186,9 +186,9 @@ test('languageForPath maps extensions, treats unknown text as text and binaries 
     'README.md': 'markdown',
     'package.json': 'json',
     'ci.yml': 'yaml',
-    'LICENSE': 'text',
+    LICENSE: 'text',
     'notes.weird': 'text',
-    'Dockerfile': 'dockerfile',
+    Dockerfile: 'dockerfile',
     'logo.png': null,
     'model.onnx': null,
     'C:\\repo\\Main.JAVA': 'java',
@@ -208,8 +208,11 @@ test('a class chunk leaves its method bodies to the method chunks', () => {
   assert.match(cls.content, /private readonly cache = new Map<UserId, User>\(\);/);
   assert.match(cls.content, /async getUser\(id: UserId\): Promise<User \| undefined> \{ \.\.\. \}/);
   // a distinctive line of a method body is embedded exactly once, in the method chunk
-  const body = "SELECT * FROM users WHERE id = $1";
-  assert.deepEqual(chunks.filter((c) => c.content.includes(body)).map((c) => c.symbol), ['UserService.getUser']);
+  const body = 'SELECT * FROM users WHERE id = $1';
+  assert.deepEqual(
+    chunks.filter((c) => c.content.includes(body)).map((c) => c.symbol),
+    ['UserService.getUser'],
+  );
   assert.ok(!cls.content.includes('this.hits++'));
   // the method's doc comment moved with it
   assert.equal(getUser.startLine, 32);
@@ -218,18 +221,30 @@ test('a class chunk leaves its method bodies to the method chunks', () => {
 
   const py = chunker.chunk('inventory.py', fixture('inventory.py'));
   const inventory = only(py, 'Inventory');
-  assert.deepEqual(py.filter((c) => c.content.includes('restocked %s')).map((c) => c.symbol), ['Inventory.add']);
+  assert.deepEqual(
+    py.filter((c) => c.content.includes('restocked %s')).map((c) => c.symbol),
+    ['Inventory.add'],
+  );
   assert.match(inventory.content, /def add\(self, sku: str, name: str, quantity: int\) -> Item:\n\s+\.\.\./);
   assert.match(inventory.content, /currency = "EUR"/);
 
   const java = chunker.chunk('OrderProcessor.java', fixture('OrderProcessor.java'));
-  assert.deepEqual(java.filter((c) => c.content.includes('order has no lines')).map((c) => c.symbol), ['OrderProcessor.process']);
+  assert.deepEqual(
+    java.filter((c) => c.content.includes('order has no lines')).map((c) => c.symbol),
+    ['OrderProcessor.process'],
+  );
   // the nested enum's method is elided from the enum, and the enum from the outer class
-  assert.deepEqual(java.filter((c) => c.content.includes('this == SHIPPED')).map((c) => c.symbol), ['OrderProcessor.Status.isFinal']);
+  assert.deepEqual(
+    java.filter((c) => c.content.includes('this == SHIPPED')).map((c) => c.symbol),
+    ['OrderProcessor.Status.isFinal'],
+  );
   assert.match(only(java, 'OrderProcessor').content, /enum Status \{ \.\.\. \}/);
 
   const rust = chunker.chunk('stack.rs', fixture('stack.rs'));
-  assert.deepEqual(rust.filter((c) => c.content.includes('StackError::Overflow);')).map((c) => c.symbol), ['Stack.push']);
+  assert.deepEqual(
+    rust.filter((c) => c.content.includes('StackError::Overflow);')).map((c) => c.symbol),
+    ['Stack.push'],
+  );
 });
 
 test('doc comments, decorators and attributes directly above a symbol start its chunk', () => {
@@ -250,7 +265,20 @@ test('doc comments, decorators and attributes directly above a symbol start its 
 
   const ts = chunker.chunk(
     'c.ts',
-    ['@Component({', "  selector: 'app-x',", '})', 'export class C {', '  @Input() name = "";', '', '  @HostListener("click")', '  onClick() {', '    console.log("clicked");', '  }', '}', ''].join('\n'),
+    [
+      '@Component({',
+      "  selector: 'app-x',",
+      '})',
+      'export class C {',
+      '  @Input() name = "";',
+      '',
+      '  @HostListener("click")',
+      '  onClick() {',
+      '    console.log("clicked");',
+      '  }',
+      '}',
+      '',
+    ].join('\n'),
   );
   assert.equal(only(ts, 'C').startLine, 1);
   assert.match(only(ts, 'C').content, /@Input\(\) name = "";/);
@@ -304,7 +332,10 @@ test('a symbol longer than maxLines is split into overlapping windows that keep 
   assert.ok(run.length >= 10);
   for (const p of run) assert.ok(p.endLine - p.startLine + 1 <= 30);
   for (let i = 1; i < run.length; i++) assert.ok(run[i - 1]!.endLine - run[i]!.startLine + 1 <= 5);
-  assert.deepEqual(out.filter((x) => x.symbol === 'Big').map((x) => [x.startLine, x.endLine, x.content]), [[1, 304, 'class Big {\n  run() { ... }\n}']]);
+  assert.deepEqual(
+    out.filter((x) => x.symbol === 'Big').map((x) => [x.startLine, x.endLine, x.content]),
+    [[1, 304, 'class Big {\n  run() { ... }\n}']],
+  );
   assertWellFormed(cls, out, 30);
 });
 
@@ -315,11 +346,14 @@ test('small top-level statements are grouped into blocks of at most groupLines l
 
   const consts = Array.from({ length: 100 }, (_, i) => `export const LIMIT_${i} = ${i * 7};`).join('\n') + '\n';
   const chunks = chunker.chunk('consts.ts', consts);
-  assert.deepEqual(chunks.map((c) => [c.kind, c.symbol, c.startLine, c.endLine]), [
-    ['block', null, 1, 40],
-    ['block', null, 41, 80],
-    ['block', null, 81, 100],
-  ]);
+  assert.deepEqual(
+    chunks.map((c) => [c.kind, c.symbol, c.startLine, c.endLine]),
+    [
+      ['block', null, 1, 40],
+      ['block', null, 41, 80],
+      ['block', null, 81, 100],
+    ],
+  );
   assertWellFormed(consts, chunks);
 
   const out = (await createChunker({ groupLines: 10 })).chunk('consts.ts', consts);
@@ -342,14 +376,21 @@ test('CRLF and lone-CR files get the same chunks and line numbers as LF files', 
     const expected = chunker.chunk(file, lf).map((c) => [c.kind, c.symbol, c.startLine, c.endLine, c.content]);
     for (const eol of ['\r\n', '\r']) {
       const other = chunker.chunk(file, lf.replace(/\n/g, eol));
-      assert.deepEqual(other.map((c) => [c.kind, c.symbol, c.startLine, c.endLine, c.content]), expected, `${file} with ${JSON.stringify(eol)}`);
+      assert.deepEqual(
+        other.map((c) => [c.kind, c.symbol, c.startLine, c.endLine, c.content]),
+        expected,
+        `${file} with ${JSON.stringify(eol)}`,
+      );
     }
   }
   const crlf = 'import x from "y";\r\n\r\nfunction f() {\r\n  return 1;\r\n}\r\n';
-  assert.deepEqual(chunker.chunk('f.ts', crlf).map((c) => [c.symbol, c.startLine, c.endLine]), [
-    [null, 1, 1],
-    ['f', 3, 5],
-  ]);
+  assert.deepEqual(
+    chunker.chunk('f.ts', crlf).map((c) => [c.symbol, c.startLine, c.endLine]),
+    [
+      [null, 1, 1],
+      ['f', 3, 5],
+    ],
+  );
 });
 
 test('empty and whitespace-only files give no chunks', () => {
@@ -374,9 +415,16 @@ test('markdown, json and unknown files are cut into overlapping line windows', (
   assert.equal(chunks.at(-1)!.endLine, 100);
   assertWellFormed(md, chunks);
 
-  for (const [file, lang] of [['package.json', 'json'], ['NOTICE', 'text'], ['build.gradle.weird', 'text']] as const) {
+  for (const [file, lang] of [
+    ['package.json', 'json'],
+    ['NOTICE', 'text'],
+    ['build.gradle.weird', 'text'],
+  ] as const) {
     const out = chunker.chunk(file, '{\n  "name": "x"\n}\n');
-    assert.deepEqual(out.map((c) => [c.kind, c.language, c.startLine, c.endLine]), [['lines', lang, 1, 3]]);
+    assert.deepEqual(
+      out.map((c) => [c.kind, c.language, c.startLine, c.endLine]),
+      [['lines', lang, 1, 3]],
+    );
   }
 });
 
@@ -430,11 +478,15 @@ test('a minified one-line file is cut into capped character slices without losin
 });
 
 test('a .h header with C++ syntax is parsed as C++', () => {
-  const hpp = '#pragma once\n#include <vector>\n\nnamespace geo {\nclass Shape {\npublic:\n  virtual double area() const {\n    return 0.0;\n  }\n};\n}  // namespace geo\n';
+  const hpp =
+    '#pragma once\n#include <vector>\n\nnamespace geo {\nclass Shape {\npublic:\n  virtual double area() const {\n    return 0.0;\n  }\n};\n}  // namespace geo\n';
   const chunks = chunker.chunk('include/shape.h', hpp);
   assert.deepEqual(symbols(chunks), ['class geo.Shape', 'method geo.Shape.area']);
   assert.ok(chunks.every((c) => c.language === 'cpp'));
-  const c = chunker.chunk('include/ring.h', '#ifndef RING_H\n#define RING_H\n\nint ring_len(const struct ring *r);\n\nstruct ring {\n  int len;\n};\n\n#endif\n');
+  const c = chunker.chunk(
+    'include/ring.h',
+    '#ifndef RING_H\n#define RING_H\n\nint ring_len(const struct ring *r);\n\nstruct ring {\n  int len;\n};\n\n#endif\n',
+  );
   assert.deepEqual(symbols(c), ['class ring']);
   assert.ok(c.every((x) => x.language === 'c'));
   assert.equal(c.at(-1)!.endLine, 10); // #endif rides along with the last symbol

@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Engine } from '../server/src/engine';
+import { type BatchLineJson, type ErrorJson, type IndexJson, type SearchJson, type StatusJson, parseJsonLines } from './helpers/cliJson';
 import { makeProject, tempDir, testModel, writeFile } from './helpers/workspace';
 
 const CLI = join(__dirname, '..', 'bin', 'semcode.js');
@@ -21,7 +22,6 @@ function semcode(args: string[], input?: string) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-const json = (s: string) => s.trim().split('\n').map((l) => JSON.parse(l));
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 describe('the CLI with careless and hostile input', () => {
@@ -42,17 +42,17 @@ describe('the CLI with careless and hostile input', () => {
   after(() => work.cleanup());
 
   test('the same root twice, or a root inside another, is indexed and searched once', () => {
-    const once = json(semcode(['search', 'ring buffer push', ...base(), '--json', '-k', '50']).stdout)[0];
+    const [once] = parseJsonLines<SearchJson>(semcode(['search', 'ring buffer push', ...base(), '--json', '-k', '50']).stdout);
     for (const extra of [`${root}/`, join(root, 'src')]) {
       const idx = semcode(['index', '--root', root, '--root', extra, '--db-dir', dbDir, '--model', model, '--json']);
       assert.equal(idx.code, 0, idx.stderr);
-      const s = json(idx.stdout)[0];
-      assert.equal(s.files, 12, 'files counted once');
+      const [s] = parseJsonLines<IndexJson>(idx.stdout);
+      assert.equal(s?.files, 12, 'files counted once');
       assert.match(idx.stderr, /note: .*(same folder|inside)/);
       const r = semcode(['search', 'ring buffer push', '--root', root, '--root', extra, '--db-dir', dbDir, '--json', '-k', '50']);
       assert.equal(r.code, 0, r.stderr);
-      const hits = json(r.stdout)[0].results;
-      assert.equal(hits.length, once.results.length, 'no hit twice');
+      const hits = parseJsonLines<SearchJson>(r.stdout)[0]!.results;
+      assert.equal(hits.length, once?.results.length, 'no hit twice');
       assert.equal(new Set(hits.map((h: { path: string; startLine: number }) => `${h.path}:${h.startLine}`)).size, hits.length);
     }
   });
@@ -64,8 +64,8 @@ describe('the CLI with careless and hostile input', () => {
     for (const mode of ['hybrid', 'text', 'vector']) {
       const r = semcode(['search', '--queries', qfile, ...base(), '--json', '--mode', mode, '-k', '3']);
       assert.equal(r.code, 0, `${mode}: ${r.stderr}`);
-      const [line] = json(r.stdout);
-      assert.equal(line.results.length, 3, mode);
+      const [line] = parseJsonLines<SearchJson>(r.stdout);
+      assert.equal(line?.results.length, 3, mode);
     }
   });
 
@@ -74,12 +74,15 @@ describe('the CLI with careless and hostile input', () => {
     writeFileSync(qfile, 'ring buffer push\n!!! ???\ncache eviction\n');
     const r = semcode(['search', '--queries', qfile, ...base(), '--json', '-k', '2']);
     assert.equal(r.code, 2, 'a failed query makes the run fail, after the others are answered');
-    const lines = json(r.stdout);
-    assert.deepEqual(lines.map((l) => l.query), ['ring buffer push', '!!! ???', 'cache eviction']);
-    assert.equal(lines[0].results.length, 2);
-    assert.equal(lines[1].error.code, 'empty_query');
+    const lines = parseJsonLines<BatchLineJson>(r.stdout);
+    assert.deepEqual(
+      lines.map((l) => l.query),
+      ['ring buffer push', '!!! ???', 'cache eviction'],
+    );
+    assert.equal(lines[0]?.results?.length, 2);
+    assert.equal(lines[1]?.error?.code, 'empty_query');
     assert.ok(!('results' in lines[1]));
-    assert.equal(lines[2].results.length, 2);
+    assert.equal(lines[2]?.results?.length, 2);
     assert.match(r.stderr, /1 of 3 queries failed/);
   });
 
@@ -128,7 +131,7 @@ describe('the CLI with careless and hostile input', () => {
     assert.match(r.stderr, new RegExp(`semcode index --root ${escape(root)} --db-dir ${escape(dbDir)} --model ${escape(other)} --rebuild`));
   });
 
-  test('a recorded model that was deleted is named as the index\'s model, not as --model', async () => {
+  test("a recorded model that was deleted is named as the index's model, not as --model", () => {
     const copy = join(work.dir, 'model-copy');
     cpSync(model, copy, { recursive: true });
     const dir = join(work.dir, 'db-deleted-model');
@@ -161,15 +164,15 @@ describe('the CLI with careless and hostile input', () => {
   test('with --json a runtime error is also one JSON object on stdout with its code', () => {
     const r = semcode(['search', 'x', '--root', work.dir, '--db-dir', dbDir, '--json']);
     assert.equal(r.code, 2);
-    const [out] = json(r.stdout);
+    const out = parseJsonLines<ErrorJson>(r.stdout)[0]!;
     assert.equal(out.error.code, 'not_indexed');
     assert.match(out.error.message, /not indexed/);
     const u = semcode(['search', 'x', '--root', root, '--mode', 'fuzzy', '--json']);
     assert.equal(u.code, 1);
-    assert.equal(json(u.stdout)[0].error.code, 'usage');
+    assert.equal(parseJsonLines<ErrorJson>(u.stdout)[0]?.error.code, 'usage');
   });
 
-  test('an index whose run was stopped says so in status and on search\'s stderr', async () => {
+  test("an index whose run was stopped says so in status and on search's stderr", async () => {
     const dir = join(work.dir, 'db-partial');
     const big = join(work.dir, 'big');
     mkdirSync(big);
@@ -183,7 +186,7 @@ describe('the CLI with careless and hostile input', () => {
     }
     const st = semcode(['status', '--root', big, '--db-dir', dir, '--json']);
     assert.equal(st.code, 0, st.stderr);
-    assert.equal(json(st.stdout)[0].codebases[0].incomplete, true);
+    assert.equal(parseJsonLines<StatusJson>(st.stdout)[0]?.codebases[0]?.incomplete, true);
     assert.match(semcode(['status', '--root', big, '--db-dir', dir]).stdout, /index incomplete/);
     const s = semcode(['search', 'part', '--root', big, '--db-dir', dir, '--mode', 'text']);
     assert.equal(s.code, 0, s.stderr);
@@ -204,7 +207,7 @@ describe('semcode train with too few pairs, shipped model', () => {
     const r = semcode(['train', '--root', root, '--db-dir', dbDir, '--json']);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /insufficient training data/);
-    const [out] = json(r.stdout);
-    assert.equal(out.error.code, 'insufficient_training_data');
+    const [out] = parseJsonLines<ErrorJson>(r.stdout);
+    assert.equal(out?.error.code, 'insufficient_training_data');
   });
 });

@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DirLock } from '../server/src/store/lock';
+import { type IndexJson, type SearchJson, type StatusJson, parseJson, parseJsonLines } from './helpers/cliJson';
 import { createTestDatabase } from './helpers/pg';
 import { makeProject, tempDir, testModel } from './helpers/workspace';
 
@@ -37,7 +38,7 @@ describe('semcode CLI', () => {
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.trim().split('\n');
     assert.equal(lines.length, 1);
-    const s = JSON.parse(lines[0]!);
+    const s = parseJson<IndexJson>(lines[0]!);
     for (const key of ['files', 'chunks', 'embedded', 'reused', 'skipped', 'seconds']) assert.ok(key in s, key);
     assert.equal(s.files, 11);
     assert.equal(s.embedded + s.reused, s.chunks);
@@ -50,8 +51,11 @@ describe('semcode CLI', () => {
     writeFileSync(qfile, 'ring buffer push\n\ncache eviction\nparse router path\n');
     const r = semcode(['search', '--queries', qfile, '--root', root, '--db-dir', dbDir, '--json', '-k', '3']);
     assert.equal(r.code, 0, r.stderr);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
-    assert.deepEqual(lines.map((l) => l.query), ['ring buffer push', 'cache eviction', 'parse router path']);
+    const lines = parseJsonLines<SearchJson>(r.stdout);
+    assert.deepEqual(
+      lines.map((l) => l.query),
+      ['ring buffer push', 'cache eviction', 'parse router path'],
+    );
     for (const l of lines) {
       assert.equal(l.results.length, 3);
       for (const h of l.results) {
@@ -65,15 +69,15 @@ describe('semcode CLI', () => {
     }
     const one = semcode(['search', 'ring buffer push', '--root', root, '--db-dir', dbDir, '--json', '--mode', 'text', '-k', '1']);
     assert.equal(one.code, 0, one.stderr);
-    assert.equal(JSON.parse(one.stdout).results[0].path, 'src/ringbuf.c');
+    assert.equal(parseJson<SearchJson>(one.stdout).results[0]?.path, 'src/ringbuf.c');
   });
 
   test('status --json reports model, dimension, backend, database and counts', () => {
     const r = semcode(['status', '--root', root, '--db-dir', dbDir, '--json']);
     assert.equal(r.code, 0, r.stderr);
-    const s = JSON.parse(r.stdout);
+    const s = parseJson<StatusJson>(r.stdout);
     assert.equal(s.dimension, 32);
-    assert.match(s.model, /^path:/);
+    assert.match(s.model ?? '', /^path:/);
     assert.equal(s.database, 'pglite');
     assert.equal(s.backend, 'cpu');
     assert.equal(s.embedsWith, 'cpu', 'a BERT-shaped model runs on onnxruntime-node');
@@ -86,12 +90,18 @@ describe('semcode CLI', () => {
     assert.equal(idx.code, 0, idx.stderr);
     const found = semcode(['search', 'ring buffer push', '--codebase', 'acme/tools', '--db-dir', dbDir, '--json', '--mode', 'text', '-k', '1']);
     assert.equal(found.code, 0, found.stderr);
-    assert.equal(JSON.parse(found.stdout).results[0].path, 'src/ringbuf.c');
-    const st = JSON.parse(semcode(['status', '--codebase', 'acme/tools', '--db-dir', dbDir, '--json']).stdout);
-    assert.deepEqual(st.codebases.map((c: { name: string; root: string }) => [c.name, c.root]), [['acme/tools', realpathSync(other)]]);
+    assert.equal(parseJson<SearchJson>(found.stdout).results[0]?.path, 'src/ringbuf.c');
+    const st = parseJson<StatusJson>(semcode(['status', '--codebase', 'acme/tools', '--db-dir', dbDir, '--json']).stdout);
+    assert.deepEqual(
+      st.codebases.map((c) => [c.name, c.root]),
+      [['acme/tools', realpathSync(other)]],
+    );
     // the folder keeps its name without the flag; the project folder is named after itself
-    const all = JSON.parse(semcode(['status', '--root', other, '--root', root, '--db-dir', dbDir, '--json']).stdout);
-    assert.deepEqual(all.codebases.map((c: { name: string }) => c.name), ['acme/tools', 'project']);
+    const all = parseJson<StatusJson>(semcode(['status', '--root', other, '--root', root, '--db-dir', dbDir, '--json']).stdout);
+    assert.deepEqual(
+      all.codebases.map((c) => c.name),
+      ['acme/tools', 'project'],
+    );
     const unknown = semcode(['search', 'x', '--codebase', 'no/such', '--db-dir', dbDir]);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /no codebase named no\/such .*--codebase no\/such/);

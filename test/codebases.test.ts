@@ -15,7 +15,10 @@ import { makeProject, tempDir, testModel } from './helpers/workspace';
 function makeClone(dir: string, origin: string | null): string {
   makeProject(dir);
   mkdirSync(join(dir, '.git'));
-  writeFileSync(join(dir, '.git', 'config'), `[core]\n\tbare = false\n${origin ? `[remote "origin"]\n\turl = ${origin}\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n` : ''}`);
+  writeFileSync(
+    join(dir, '.git', 'config'),
+    `[core]\n\tbare = false\n${origin ? `[remote "origin"]\n\turl = ${origin}\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n` : ''}`,
+  );
   return dir;
 }
 
@@ -36,7 +39,8 @@ describe('codebase names from the repository', () => {
   });
 
   test('the origin remote is read from git config, not another remote', () => {
-    const config = '[remote "upstream"]\n\turl = git@a.org:x/y\n[remote "origin"]\n\tfetch = x\n\turl = git@b.org:me/y.git\n[branch "main"]\n\tremote = origin\n';
+    const config =
+      '[remote "upstream"]\n\turl = git@a.org:x/y\n[remote "origin"]\n\tfetch = x\n\turl = git@b.org:me/y.git\n[branch "main"]\n\tremote = origin\n';
     assert.equal(remoteUrl(config, 'origin'), 'git@b.org:me/y.git');
     assert.equal(remoteUrl('[core]\n\tbare = false\n', 'origin'), null);
   });
@@ -107,7 +111,7 @@ for (const backend of BACKENDS) {
       const status = await laptopB.status(null);
       const shop = status.filter((s) => s.name === 'github.com/acme/shop');
       assert.equal(shop.length, 1);
-      assert.equal(shop[0]!.root, realpathSync(b), "each machine sees its own folder");
+      assert.equal(shop[0]!.root, realpathSync(b), 'each machine sees its own folder');
       assert.equal(shop[0]!.chunks, first.chunks);
       const hits = await laptopB.search([b], 'cache', { mode: 'text', k: 5 });
       assert.ok(hits.length > 0, 'hits');
@@ -157,7 +161,10 @@ for (const backend of BACKENDS) {
       const later = await open('laptop-t');
       const plain = await later.index({ roots: [two] });
       assert.equal(plain.changedFiles, 0);
-      assert.deepEqual((await later.status([two])).map((s) => s.name), ['tool-experiment']);
+      assert.deepEqual(
+        (await later.status([two])).map((s) => s.name),
+        ['tool-experiment'],
+      );
       await closeAll();
     });
 

@@ -63,10 +63,10 @@ describe('two index runs of one codebase on postgres', () => {
     const results = await Promise.allSettled([a.index({ roots: [root] }), b.index({ roots: [root] })]);
     const ok = results.filter((r) => r.status === 'fulfilled');
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-    assert.equal(ok.length, 1, `exactly one run completes: ${failed.map((f) => f.reason).join('; ')}`);
+    assert.equal(ok.length, 1, `exactly one run completes: ${failed.map((f) => String(f.reason)).join('; ')}`);
     assert.equal(failed.length, 1);
-    const e = failed[0]!.reason;
-    assert.ok(isSemcodeError(e, 'index_busy'), `index_busy, got ${e}`);
+    const e: unknown = failed[0]!.reason;
+    assert.ok(isSemcodeError(e, 'index_busy'), `index_busy, got ${String(e)}`);
     assert.match(e.message, /is being indexed by semcode index, pid \d+ on /);
     const facts = await chunkFacts(a.db);
     assert.equal(facts.duplicates, 0);
@@ -86,7 +86,10 @@ describe('two index runs of one codebase on postgres', () => {
     assert.equal(busy.length, 1, 'the waiting run heard who held the lease');
     assert.match(busy[0]!, /is being indexed by semcode index, pid/);
     // Whichever went second found the other's work done (or redid it all, for the rebuild): never half of each.
-    assert.deepEqual(runs.map((r) => r.changedFiles).sort((x, y) => x - y), [0, 400]);
+    assert.deepEqual(
+      runs.map((r) => r.changedFiles).sort((x, y) => x - y),
+      [0, 400],
+    );
     assert.deepEqual(await chunkFacts(a.db), { chunks: 2000, duplicates: 0 });
   });
 
@@ -212,8 +215,18 @@ describe('an index that two earlier runs stored twice, on postgres', () => {
       await store.setModel(cb.id, 'm', 'mh', 8);
       const st = searchText('duplicated words');
       const chunk = {
-        path: 'a.ts', startLine: 1, endLine: 3, symbol: 'f', kind: 'function', language: 'typescript', content: 'function f() {}',
-        hash: 'c', embedding: vectorLiteral(unitVector(8, 0)), searchText: st.text, words: st.words, bm25: st.bm25,
+        path: 'a.ts',
+        startLine: 1,
+        endLine: 3,
+        symbol: 'f',
+        kind: 'function',
+        language: 'typescript',
+        content: 'function f() {}',
+        hash: 'c',
+        embedding: vectorLiteral(unitVector(8, 0)),
+        searchText: st.text,
+        words: st.words,
+        bm25: st.bm25,
       };
       await store.replaceFiles(cb.id, [{ path: 'a.ts', contentHash: 'ha', size: 1, language: 'typescript', chunks: [chunk] }]);
       await store.replaceFiles(cb.id, [{ path: 'b.ts', contentHash: 'hb', size: 1, language: 'typescript', chunks: [{ ...chunk, path: 'b.ts' }] }]);
@@ -278,7 +291,11 @@ describe('an index run that stops part way, on pglite', () => {
       roots: [root],
       rebuild: true,
       gate: async () => {
-        if (outcome === null) outcome = await engine.index({ roots: [root] }).then(() => 'completed', (e: unknown) => e);
+        if (outcome === null)
+          outcome = await engine.index({ roots: [root] }).then(
+            () => 'completed',
+            (e: unknown) => e,
+          );
       },
     });
     assert.ok(isSemcodeError(outcome, 'index_busy'), `index_busy, got ${String(outcome)}`);

@@ -23,10 +23,7 @@ async function rows(db: Db, codebaseId: number) {
        FROM chunks WHERE codebase_id = $1 ORDER BY path, start_line, end_line, content_hash`,
     [codebaseId],
   );
-  const files = await db.query(
-    'SELECT path, content_hash, size::int AS size, language FROM files WHERE codebase_id = $1 ORDER BY path',
-    [codebaseId],
-  );
+  const files = await db.query('SELECT path, content_hash, size::int AS size, language FROM files WHERE codebase_id = $1 ORDER BY path', [codebaseId]);
   return { chunks: chunks.rows, files: files.rows };
 }
 
@@ -58,8 +55,7 @@ for (const backend of BACKENDS) {
       await engine.store.setModel(cb.id, e.modelId, e.modelHash, e.dimension);
       return cb.id;
     };
-    const handle = async (job: EmbedJob) =>
-      handleEmbedJob(job, { store: engine.store, model: await engine.configuredEmbedder(), embedBatch: 64 });
+    const handle = async (job: EmbedJob) => handleEmbedJob(job, { store: engine.store, model: await engine.configuredEmbedder(), embedBatch: 64 });
 
     before(async () => {
       const made = await backend.create();
@@ -108,7 +104,7 @@ for (const backend of BACKENDS) {
       const once = { rows: await rows(engine.db, job.codebaseId), stats: await termStats(engine.db, job.codebaseId) };
       assert.equal(once.rows.chunks.length, inProcess.chunks.length);
       assert.ok(once.stats.stats.length > 0, 'per-job statistics kept');
-      const second = await handle(JSON.parse(JSON.stringify(job)));
+      const second = await handle(JSON.parse(JSON.stringify(job)) as EmbedJob);
       assert.equal(second.embedded, 0, 'every input cached the second time');
       assert.equal(second.chunks, first.chunks);
       assert.deepEqual({ rows: await rows(engine.db, job.codebaseId), stats: await termStats(engine.db, job.codebaseId) }, once);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync, readdirSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { inspect } from 'node:util';
 import { join, relative, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Tokenizer } from '@huggingface/tokenizers';
@@ -35,7 +36,7 @@ async function rejectsWith(p: Promise<unknown> | (() => unknown), code: ErrorCod
   } catch (e) {
     err = e;
   }
-  assert.ok(err instanceof SemcodeError, `expected SemcodeError(${code}), got ${err === undefined ? 'success' : String(err)}`);
+  assert.ok(err instanceof SemcodeError, `expected SemcodeError(${code}), got ${err === undefined ? 'success' : inspect(err)}`);
   assert.equal(err.code, code, err.message);
   if (message) assert.match(err.message, message);
   return err;
@@ -48,7 +49,7 @@ function norm(v: Float32Array): number {
 function maxDiff(a: Float32Array, b: Float32Array): number {
   assert.equal(a.length, b.length);
   let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
   return m;
 }
 
@@ -81,14 +82,14 @@ after(async () => {
 
 describe('tiny model fixture', () => {
   test('writes a tokenizer that splits code identifiers into known words', async () => {
-    const json = JSON.parse(await readFile(join(tiny, 'tokenizer.json'), 'utf8'));
-    const cfg = JSON.parse(await readFile(join(tiny, 'tokenizer_config.json'), 'utf8'));
+    const json = JSON.parse(await readFile(join(tiny, 'tokenizer.json'), 'utf8')) as object;
+    const cfg = JSON.parse(await readFile(join(tiny, 'tokenizer_config.json'), 'utf8')) as object;
     const tok = new Tokenizer(json, cfg);
     const enc = tok.encode('getUserName parse_json HTTPServer', { add_special_tokens: true });
     assert.deepEqual(enc.tokens, ['[CLS]', 'get', 'user', 'name', 'parse', '_', 'json', 'http', 'server', '[SEP]']);
     // Unknown words fall back to characters, never to all-[UNK].
     assert.ok(!tok.encode('zqxv').tokens.includes('[UNK]'));
-    const config = JSON.parse(await readFile(join(tiny, 'config.json'), 'utf8'));
+    const config = JSON.parse(await readFile(join(tiny, 'config.json'), 'utf8')) as { model_type: string; hidden_size: number };
     assert.equal(config.model_type, 'bert');
     assert.equal(config.hidden_size, DIM);
   });
@@ -134,7 +135,7 @@ describe('embedder (worker, cpu)', () => {
       assert.deepEqual(v, v2[i], 'same text, same vector');
     }
     for (let i = 0; i < v1.length; i++)
-      for (let j = i + 1; j < v1.length; j++) assert.ok(maxDiff(v1[i], v1[j]) > 1e-3, `texts ${i} and ${j} gave the same vector`);
+      for (let j = i + 1; j < v1.length; j++) assert.ok(maxDiff(v1[i]!, v1[j]!) > 1e-3, `texts ${i} and ${j} gave the same vector`);
   });
 
   test('a batch gives results in input order equal to one-by-one results; stats count batches', async () => {
@@ -144,7 +145,7 @@ describe('embedder (worker, cpu)', () => {
     assert.deepEqual(e.stats, { calls: 3, texts: 10 });
     for (const [i, t] of texts.entries()) {
       const [one] = await e.embed([t]);
-      assert.ok(maxDiff(batched[i], one) < 1e-5, `text ${i}: batch and single differ by ${maxDiff(batched[i], one)}`);
+      assert.ok(maxDiff(batched[i]!, one!) < 1e-5, `text ${i}: batch and single differ by ${maxDiff(batched[i]!, one!)}`);
     }
     assert.deepEqual(e.stats, { calls: 13, texts: 20 });
     assert.deepEqual(await e.embed([]), []);
@@ -168,7 +169,7 @@ describe('embedder (worker, cpu)', () => {
     assert.equal(workerOf(p), undefined);
     assert.equal(p.modelHash, w.modelHash);
     const [a, b] = [await w.embed(CODE_TEXTS), await p.embed(CODE_TEXTS)];
-    for (let i = 0; i < a.length; i++) assert.ok(maxDiff(a[i], b[i]) < 1e-6);
+    for (let i = 0; i < a.length; i++) assert.ok(maxDiff(a[i]!, b[i]!) < 1e-6);
   });
 
   test('a worker that dies rejects pending and later calls with inference_failed', async () => {
@@ -210,7 +211,7 @@ describe('wasm backend', () => {
     assert.equal(w.backend, 'wasm');
     assert.equal(w.dimension, c.dimension);
     const [a, b] = [await w.embed(CODE_TEXTS), await c.embed(CODE_TEXTS)];
-    for (let i = 0; i < a.length; i++) assert.ok(maxDiff(a[i], b[i]) < 1e-5, `text ${i}: wasm and cpu differ by ${maxDiff(a[i], b[i])}`);
+    for (let i = 0; i < a.length; i++) assert.ok(maxDiff(a[i]!, b[i]!) < 1e-5, `text ${i}: wasm and cpu differ by ${maxDiff(a[i]!, b[i]!)}`);
     assert.deepEqual(w.stats, { calls: 3, texts: CODE_TEXTS.length });
   });
 });
@@ -268,7 +269,7 @@ describe('model hash', () => {
     const onnxPath = join(dir, 'onnx', 'model.onnx');
     const bytes = await readFile(onnxPath);
     const flipped = Buffer.from(bytes);
-    flipped[flipped.length - 1] ^= 1; // one weight bit: a "fine-tune"
+    flipped[flipped.length - 1]! ^= 1; // one weight bit: a "fine-tune"
     await writeFile(onnxPath, flipped);
     const h2 = await hashModelFiles(dir);
     assert.notEqual(h2, h1);
@@ -276,7 +277,7 @@ describe('model hash', () => {
     assert.equal(await hashModelFiles(dir), h1, 'restoring the bytes restores the hash');
 
     const cfgPath = join(dir, 'tokenizer_config.json');
-    const cfg = JSON.parse(await readFile(cfgPath, 'utf8'));
+    const cfg = JSON.parse(await readFile(cfgPath, 'utf8')) as Record<string, unknown>;
     await writeFile(cfgPath, JSON.stringify({ ...cfg, model_max_length: 128 }));
     assert.notEqual(await hashModelFiles(dir), h1);
     await writeFile(cfgPath, JSON.stringify(cfg, null, 1));
@@ -303,9 +304,18 @@ describe('resolveModel', () => {
     const hub = resolveModel('someorg/some-model', undefined, { env: {} });
     assert.equal(hub.source, 'hub');
     assert.equal(hub.id, 'someorg/some-model');
-    assert.throws(() => resolveModel('./someorg/some-model', undefined, { env: {} }), (e) => e instanceof SemcodeError && e.code === 'model_not_found');
-    assert.throws(() => resolveModel('a/b/c', undefined, { env: {} }), (e) => e instanceof SemcodeError && e.code === 'model_not_found');
-    assert.throws(() => resolveModel(join(tiny, 'config.json'), undefined, { env: {} }), (e) => e instanceof SemcodeError && e.code === 'model_not_found');
+    assert.throws(
+      () => resolveModel('./someorg/some-model', undefined, { env: {} }),
+      (e) => e instanceof SemcodeError && e.code === 'model_not_found',
+    );
+    assert.throws(
+      () => resolveModel('a/b/c', undefined, { env: {} }),
+      (e) => e instanceof SemcodeError && e.code === 'model_not_found',
+    );
+    assert.throws(
+      () => resolveModel(join(tiny, 'config.json'), undefined, { env: {} }),
+      (e) => e instanceof SemcodeError && e.code === 'model_not_found',
+    );
   });
 
   test('nothing named and no models/default is no_default_model', async () => {
@@ -412,7 +422,12 @@ describe('static table fast path (Semcode static models)', () => {
     assert.ok(worstDiff(cpu.vs, wasm.vs) <= 1e-5, `static-js vs wasm: ${worstDiff(cpu.vs, wasm.vs)}`);
   });
 
-  for (const [pooling, dtype] of [['mean', 'fp32'], ['sublinear', 'fp32'], ['sublinear', 'fp16'], ['mean', 'int8']] as const) {
+  for (const [pooling, dtype] of [
+    ['mean', 'fp32'],
+    ['sublinear', 'fp32'],
+    ['sublinear', 'fp16'],
+    ['mean', 'int8'],
+  ] as const) {
     test(`${pooling} pooling, ${dtype} table: static-js gives the pipeline vectors within 1e-5, truncation included`, async () => {
       const dir = join(tmp, `static-${pooling}-${dtype}`);
       await writeStatic(dir, { pooling, dtype });
@@ -469,8 +484,12 @@ describe('static table fast path (Semcode static models)', () => {
       fn(m.graph!);
       await writeFile(onnxPath(dir), onnx.ModelProto.encode(m).finish());
     }
-    async function editJson(file: string, fn: (j: Record<string, any>) => void): Promise<void> {
-      const j = JSON.parse(await readFile(file, 'utf8'));
+    // The parts of the static model's JSON files the edits below touch.
+    type ConfigJson = { semcode: { table_dtype?: string; pooling?: string } };
+    type TokenizerJson = { normalizer: { normalizers: unknown[] } };
+    type TokenizerConfigJson = { do_lower_case?: boolean };
+    async function editJson<T>(file: string, fn: (j: T) => void): Promise<void> {
+      const j = JSON.parse(await readFile(file, 'utf8')) as T;
       fn(j);
       await writeFile(file, JSON.stringify(j));
     }
@@ -495,32 +514,32 @@ describe('static table fast path (Semcode static models)', () => {
     });
 
     test('config.json declaring another dtype or no pooling', async () => {
-      const other = await variant((d) => editJson(join(d, 'config.json'), (j) => void (j.semcode.table_dtype = 'fp32')));
+      const other = await variant((d) => editJson<ConfigJson>(join(d, 'config.json'), (j) => void (j.semcode.table_dtype = 'fp32')));
       await rejectsWith(openEmbedder({ model: other }), 'model_corrupt', /declares a fp32 table but onnx\/model\.onnx holds fp16/);
-      const unknown = await variant((d) => editJson(join(d, 'config.json'), (j) => void (j.semcode.table_dtype = 'bf16')));
+      const unknown = await variant((d) => editJson<ConfigJson>(join(d, 'config.json'), (j) => void (j.semcode.table_dtype = 'bf16')));
       await rejectsWith(openEmbedder({ model: unknown }), 'model_corrupt', /table_dtype is "bf16"/);
-      const noPool = await variant((d) => editJson(join(d, 'config.json'), (j) => void delete j.semcode.pooling));
+      const noPool = await variant((d) => editJson<ConfigJson>(join(d, 'config.json'), (j) => void delete j.semcode.pooling));
       await rejectsWith(openEmbedder({ model: noPool }), 'model_corrupt', /semcode\.pooling/);
     });
 
     test('a graph other than the exporter writes for the declared pooling', async () => {
       // declares mean pooling, but the graph scales by log term frequency: the pipeline and a mean table
       // lookup would give different vectors
-      const dir = await variant((d) => editJson(join(d, 'config.json'), (j) => void (j.semcode.pooling = 'mean')));
+      const dir = await variant((d) => editJson<ConfigJson>(join(d, 'config.json'), (j) => void (j.semcode.pooling = 'mean')));
       await rejectsWith(openEmbedder({ model: dir }), 'model_corrupt', /not the graph Semcode's exporter writes: \d+ nodes/);
       const renamed = await variant((d) => editGraph(d, (g) => void (g.node![g.node!.length - 2]!.opType = 'Add')));
       await rejectsWith(openEmbedder({ model: renamed }), 'model_corrupt', /nodes \d+ \(Add\)/);
     });
 
     test('a tokenizer.json or tokenizer_config.json the JS tokenizer does not implement', async () => {
-      const norm = await variant((d) => editJson(join(d, 'tokenizer.json'), (j) => void j.normalizer.normalizers.pop()));
+      const norm = await variant((d) => editJson<TokenizerJson>(join(d, 'tokenizer.json'), (j) => void j.normalizer.normalizers.pop()));
       await rejectsWith(openEmbedder({ model: norm }), 'model_corrupt', /"normalizer" is not what Semcode's code tokenizer writes/);
-      const lower = await variant((d) => editJson(join(d, 'tokenizer_config.json'), (j) => void (j.do_lower_case = false)));
+      const lower = await variant((d) => editJson<TokenizerConfigJson>(join(d, 'tokenizer_config.json'), (j) => void (j.do_lower_case = false)));
       await rejectsWith(openEmbedder({ model: lower }), 'model_corrupt', /tokenizer_config\.json: "do_lower_case"/);
     });
 
     test('the untouched copy loads, so the failures above come from the edits', async () => {
-      assert.equal((await openE({ model: await variant(async () => undefined) })).backend, 'static-js');
+      assert.equal((await openE({ model: await variant(() => Promise.resolve()) })).backend, 'static-js');
     });
   });
 

@@ -23,9 +23,7 @@ describe('engine requests run in database sessions, on postgres', () => {
     await engine.index({ roots: [root], codebase: 'acme/session' });
     // From here on, a statement outside a session fails the request that sent it.
     const raw = engine.db as { -readonly [K in keyof Db]: Db[K] };
-    const outside = async () => {
-      throw new Error('a statement ran outside a session');
-    };
+    const outside = () => Promise.reject(new Error('a statement ran outside a session'));
     raw.query = outside;
     raw.transaction = outside;
     const withSession = raw.withSession.bind(raw);

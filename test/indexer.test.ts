@@ -290,15 +290,16 @@ describe('losing the database in the middle of indexing (postgres)', () => {
       const admin = new pg.Client({ connectionString: adminUrl() });
       await admin.connect();
       const dbName = db.url.split('/').pop()!;
-      let killed: Promise<unknown> | null = null;
+      // In an object: a `let` assigned only in the callback would stay `null` to the type checker.
+      const cut: { killed?: Promise<unknown> } = {};
       await assert.rejects(
         engine.index({
           roots: [root],
           jobChunks: 8,
           onProgress: (p) => {
-            if (!killed && p.chunksDone > 0) {
+            if (!cut.killed && p.chunksDone > 0) {
               // Refuse new connections, then cut the open ones: the pool cannot reconnect its way around it.
-              killed = admin
+              cut.killed = admin
                 .query(`ALTER DATABASE "${dbName}" ALLOW_CONNECTIONS false`)
                 .then(() => admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [dbName]));
             }
@@ -306,8 +307,8 @@ describe('losing the database in the middle of indexing (postgres)', () => {
         }),
         (e: Error & { code?: string }) => e.code === 'db_unreachable' || e.code === 'db_error',
       );
-      assert.ok(killed, 'the connection was cut mid-run');
-      await killed;
+      assert.ok(cut.killed, 'the connection was cut mid-run');
+      await cut.killed;
       await admin.query(`ALTER DATABASE "${dbName}" ALLOW_CONNECTIONS true`);
       await admin.end();
       await engine.close().catch(() => {});

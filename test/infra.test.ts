@@ -60,7 +60,10 @@ test('a cosine HNSW index can be built and queried with iterative scans', async 
     assert.ok(rows.every((r) => r.id % 10 === 0));
     // relaxed_order may return neighbours slightly out of order: compare as a set (the 15 nearest rare rows).
     const ids = rows.map((r) => r.id).sort((a, b) => a - b);
-    assert.deepEqual(ids, Array.from({ length: 15 }, (_, k) => (k + 1) * 10));
+    assert.deepEqual(
+      ids,
+      Array.from({ length: 15 }, (_, k) => (k + 1) * 10),
+    );
   } finally {
     await client.query('ROLLBACK');
   }

@@ -27,7 +27,8 @@ test('no module imports from a layer above its own, and there are no cycles', ()
 test('a back-reference (the store importing the engine) fails the rules', () => {
   const work = tempDir('layers');
   try {
-    for (const p of ['server/src', 'client/src', '.dependency-cruiser.cjs', 'tsconfig.json', 'package.json']) cpSync(join(ROOT, p), join(work.dir, p), { recursive: true });
+    for (const p of ['server/src', 'client/src', '.dependency-cruiser.cjs', 'tsconfig.json', 'package.json'])
+      cpSync(join(ROOT, p), join(work.dir, p), { recursive: true });
     writeFileSync(join(work.dir, 'server/src/store/backReference.ts'), "import type { Engine } from '../engine';\nexport type E = Engine;\n");
     const r = cruise(work.dir);
     assert.notEqual(r.code, 0, r.out);

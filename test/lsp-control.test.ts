@@ -31,7 +31,7 @@ async function holdLock(dir: string): Promise<{ pid: number; release(): Promise<
     setInterval(() => {}, 1 << 30);
     console.log('locked');`;
   const child = spawn(process.execPath, ['--import', 'tsx', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const [first] = (await once(child.stdout!, 'data')) as [Buffer];
+  const [first] = (await once(child.stdout, 'data')) as [Buffer];
   assert.equal(first.toString().trim(), 'locked');
   return {
     pid: child.pid!,
@@ -43,7 +43,10 @@ async function holdLock(dir: string): Promise<{ pid: number; release(): Promise<
     },
   };
 }
-const isProgress = (kind: string) => (e: Event): e is ProgressEvent => e.kind === 'progress' && e.value.kind === kind;
+const isProgress =
+  (kind: string) =>
+  (e: Event): e is ProgressEvent =>
+    e.kind === 'progress' && e.value.kind === kind;
 
 describe('language server: indexing control', () => {
   const work = tempDir('lsp-control');
@@ -170,7 +173,11 @@ describe('language server: indexing control', () => {
       capabilities: { workspace: { configuration: true, didChangeConfiguration: { dynamicRegistration: false } } },
       onConfiguration: (items) =>
         items.map((i) =>
-          i.section === 'semcode' ? { model: DEFAULT_MODEL, databaseDir: namedDb } : i.section === 'semcode.codebase' && i.scopeUri === pathToFileURL(named).href ? name : null,
+          i.section === 'semcode'
+            ? { model: DEFAULT_MODEL, databaseDir: namedDb }
+            : i.section === 'semcode.codebase' && i.scopeUri === pathToFileURL(named).href
+              ? name
+              : null,
         ),
     });
     try {
@@ -239,7 +246,6 @@ describe('language server: indexing control', () => {
     await s.stop();
     s = undefined;
   });
-
 });
 
 describe('language server: failures and several folders', () => {
@@ -332,7 +338,10 @@ describe('language server: failures and several folders', () => {
     await s.ready(since);
     const flat = await s.conn.sendRequest(searchRequest, { query: 'flatten a nested object', k: 20 });
     assert.ok(flat.items.some((i) => i.uri.startsWith(pathToFileURL(c).toString())));
-    assert.ok(flat.items.every((i) => !i.uri.startsWith(pathToFileURL(b).toString())), 'a removed folder is not searched');
+    assert.ok(
+      flat.items.every((i) => !i.uri.startsWith(pathToFileURL(b).toString())),
+      'a removed folder is not searched',
+    );
   });
 });
 

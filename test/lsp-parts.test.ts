@@ -64,12 +64,28 @@ test('settings: wrong types are dropped with a warning, empty strings are unset,
   const { settings, warnings } = normalizeSettings({ model: ' ', databaseDir: '/tmp/x', ignore: 'dist', maxFileSize: -1, backend: 'gpu' });
   assert.deepEqual(settings, { databaseDir: '/tmp/x' });
   assert.equal(warnings.length, 3);
-  assert.deepEqual(normalizeSettings({ backend: 'wasm', maxFileSize: 2048.7, ignore: ['a', ''] }).settings, { backend: 'wasm', maxFileSize: 2048, ignore: ['a'] });
+  assert.deepEqual(normalizeSettings({ backend: 'wasm', maxFileSize: 2048.7, ignore: ['a', ''] }).settings, {
+    backend: 'wasm',
+    maxFileSize: 2048,
+    ignore: ['a'],
+  });
   assert.deepEqual(normalizeSettings({ followExternalLinks: true }).settings, { followExternalLinks: true });
   assert.match(normalizeSettings({ followExternalLinks: 'yes' }).warnings.join(), /followExternalLinks must be true or false/);
   assert.equal(diffSettings({}, { followExternalLinks: true }).walk, true, 'following outside links changes which files are indexed');
-  assert.deepEqual(diffSettings({ model: 'a' }, { model: 'a', ignore: ['x'] }), { model: false, database: false, backend: false, walk: true, codebases: false });
-  assert.deepEqual(diffSettings({ databaseDir: '/a' }, { databaseUrl: 'postgres://h/db', model: 'm' }), { model: true, database: true, backend: false, walk: false, codebases: false });
+  assert.deepEqual(diffSettings({ model: 'a' }, { model: 'a', ignore: ['x'] }), {
+    model: false,
+    database: false,
+    backend: false,
+    walk: true,
+    codebases: false,
+  });
+  assert.deepEqual(diffSettings({ databaseDir: '/a' }, { databaseUrl: 'postgres://h/db', model: 'm' }), {
+    model: true,
+    database: true,
+    backend: false,
+    walk: false,
+    codebases: false,
+  });
   // semcode.codebase per folder: blank names are unset, a change in any folder's name is a change, order is not
   assert.deepEqual(normalizeSettings({ codebases: { '/w/a': ' acme/a ', '/w/b': '' } }).settings, { codebases: { '/w/a': 'acme/a' } });
   assert.match(normalizeSettings({ codebases: 'acme' }).warnings.join(), /semcode.codebase/);

@@ -57,7 +57,10 @@ describe('language server over stdio (shipped model, real code)', () => {
     assert.equal(ready.files, expected);
     assert.ok(ready.chunks > 100, `chunks ${ready.chunks}`);
     assert.equal(ready.lastError, null);
-    assert.ok(s.statuses().some((x) => !x.quiescent), 'progress was reported while indexing');
+    assert.ok(
+      s.statuses().some((x) => !x.quiescent),
+      'progress was reported while indexing',
+    );
     const run = await s.waitIndexed((p) => p.kind === 'full');
     assert.equal(run.changedCount, expected);
     assert.equal(run.embedded + run.reused, ready.chunks);
@@ -83,9 +86,9 @@ describe('language server over stdio (shipped model, real code)', () => {
     await s.ready();
     const byName = await symbols('escapeLit');
     assert.equal(byName[0]?.name, 'escapeLiteral');
-    assert.equal(byName[0]!.location.uri, uri('lib/pg/lib/utils.js'));
-    assert.equal(byName[0]!.kind, 12 /* Function */);
-    assert.equal(byName[0]!.location.range.start.line + 1, find('lib/pg/lib/utils.js', 'escapeLiteral').line + 1);
+    assert.equal(byName[0].location.uri, uri('lib/pg/lib/utils.js'));
+    assert.equal(byName[0].kind, 12 /* Function */);
+    assert.equal(byName[0].location.range.start.line + 1, find('lib/pg/lib/utils.js', 'escapeLiteral').line + 1);
 
     // No symbol is called anything like this: only the meaning can find camelCase.
     const byMeaning = await symbols('turn dash separated words into camel case');
@@ -171,7 +174,10 @@ describe('language server over stdio (shipped model, real code)', () => {
     assert.deepEqual(run.deleted, [uri('lib/decamelize/index.js')]);
     assert.deepEqual(run.changed, []);
     await s.ready(since);
-    assert.deepEqual((await symbols('decamelize')).filter((x) => x.location.uri.includes('decamelize')), []);
+    assert.deepEqual(
+      (await symbols('decamelize')).filter((x) => x.location.uri.includes('decamelize')),
+      [],
+    );
     assert.ok((await symbols('zorkmidNew')).every((x) => !x.location.uri.includes('/build/')));
   });
 

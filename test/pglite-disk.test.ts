@@ -13,6 +13,7 @@ import fs, { cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, statf
 import { join } from 'node:path';
 import { isSemcodeError } from '../server/src/errors';
 import { openDb } from '../server/src/store/open';
+import { type IndexJson, type SearchJson, type StatusJson, parseJson } from './helpers/cliJson';
 import { makeProject, tempDir } from './helpers/workspace';
 
 const CLI = join(__dirname, '..', 'bin', 'semcode.js');
@@ -78,11 +79,14 @@ describe('PGlite when storage fails', () => {
   function search(dbDir: string): string[] {
     const r = semcode(['search', '--queries', queries, '--root', root, '--db-dir', dbDir, '--mode', 'vector', '--glob', 'src/**', '-k', '5', '--json']);
     assert.equal(r.code, 0, r.stderr);
-    return r.stdout.trim().split('\n').map((line) => {
-      const hits = JSON.parse(line).results as { path: string; startLine: number; endLine: number; score: number }[];
-      assert.ok(hits.length > 0);
-      return hits.map((h) => `${h.path}:${h.startLine}-${h.endLine} ${h.score.toFixed(6)}`).join(', ');
-    });
+    return r.stdout
+      .trim()
+      .split('\n')
+      .map((line) => {
+        const hits = parseJson<SearchJson>(line).results;
+        assert.ok(hits.length > 0);
+        return hits.map((h) => `${h.path}:${h.startLine}-${h.endLine} ${h.score.toFixed(6)}`).join(', ');
+      });
   }
 
   function mountTmpfs(dir: string, opts: string): void {
@@ -132,7 +136,7 @@ describe('PGlite when storage fails', () => {
     if (canMount) spawnSync('umount', [probe]);
     const r = semcode(['index', '--root', root, '--db-dir', baseDb, '--json']);
     assert.equal(r.code, 0, r.stderr);
-    baseFiles = JSON.parse(r.stdout).files;
+    baseFiles = parseJson<IndexJson>(r.stdout).files;
     baseline = search(baseDb);
     addSources();
   });
@@ -185,7 +189,7 @@ describe('PGlite when storage fails', () => {
     assert.deepEqual(search(dbDir), baseline);
     const st = semcode(['status', '--root', root, '--db-dir', dbDir, '--json']);
     assert.equal(st.code, 0, st.stderr);
-    const [cb] = JSON.parse(st.stdout).codebases;
+    const cb = parseJson<StatusJson>(st.stdout).codebases[0]!;
     assert.ok(cb.files >= baseFiles && cb.files < baseFiles + 600, 'the run stopped part way');
   });
 
@@ -233,10 +237,10 @@ describe('PGlite when storage fails', () => {
     if (canMount) spawnSync('mount', ['-o', 'remount,size=100m', disk]);
     const ok = semcode(['index', '--root', small, '--db-dir', dbDir, '--json']);
     assert.equal(ok.code, 0, ok.stderr);
-    assert.equal(JSON.parse(ok.stdout).files, baseFiles);
+    assert.equal(parseJson<IndexJson>(ok.stdout).files, baseFiles);
   });
 
-  test('a PANIC for another reason (EIO writing the WAL) stops with PostgreSQL\'s own message instead of hanging, and the index reopens', () => {
+  test("a PANIC for another reason (EIO writing the WAL) stops with PostgreSQL's own message instead of hanging, and the index reopens", () => {
     const dbDir = join(work.dir, 'db-eio');
     cpSync(baseDb, dbDir, { recursive: true });
     const r = semcode(['index', '--root', root, '--db-dir', dbDir], { match: '/pg_wal/', after: 2 * 2 ** 20, errno: 'EIO' });
@@ -286,15 +290,18 @@ describe('PGlite when storage fails', () => {
     if (canMount) {
       mountTmpfs(ro, 'ro,size=1m');
       await expectIo(ro, new RegExp(`^cannot write the index directory ${escape(ro)}: read-only file system \\(EROFS\\)$`));
-      await expectIo(join(ro, 'sub'), new RegExp(`^cannot create the index directory ${escape(join(ro, 'sub'))}: read-only file system \\(EROFS\\) at ${escape(ro)}$`));
+      await expectIo(
+        join(ro, 'sub'),
+        new RegExp(`^cannot create the index directory ${escape(join(ro, 'sub'))}: read-only file system \\(EROFS\\) at ${escape(ro)}$`),
+      );
     } else {
       // root ignores permission bits: the lock file's creation is refused at node's fs instead
       mkdirSync(ro);
       const openSync = fs.openSync;
-      fs.openSync = ((path: fs.PathLike, ...rest: unknown[]) => {
-        if (String(path).startsWith(ro)) throw Object.assign(new Error(`EACCES: permission denied, open '${path}'`), { code: 'EACCES' });
+      fs.openSync = (path: fs.PathLike, ...rest: unknown[]) => {
+        if (String(path).startsWith(ro)) throw Object.assign(new Error(`EACCES: permission denied, open '${String(path)}'`), { code: 'EACCES' });
         return (openSync as (...a: unknown[]) => number)(path, ...rest);
-      }) as typeof fs.openSync;
+      };
       try {
         await expectIo(ro, new RegExp(`^cannot write the index directory ${escape(ro)}: permission denied \\(EACCES\\)$`));
       } finally {

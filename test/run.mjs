@@ -35,9 +35,14 @@ function runUnit(files) {
     const r = spawnSync(
       process.execPath,
       [
-        '--import', 'tsx', '--test', '--test-concurrency=1',
-        '--test-reporter=spec', '--test-reporter-destination=stdout',
-        '--test-reporter=tap', `--test-reporter-destination=${tap}`,
+        '--import',
+        'tsx',
+        '--test',
+        '--test-concurrency=1',
+        '--test-reporter=spec',
+        '--test-reporter-destination=stdout',
+        '--test-reporter=tap',
+        `--test-reporter-destination=${tap}`,
         ...files,
       ],
       { cwd: root, stdio: 'inherit' },

@@ -76,7 +76,7 @@ for (const backend of BACKENDS) {
     let cleanup: () => Promise<void>;
     let cb: Codebase;
     // text-only fusion unless a test says otherwise: the name term has its own test
-    const searcher = (textWeight = W) => new Searcher(db, async () => unit(0), { fusion: { text: textWeight, name: 0 } });
+    const searcher = (textWeight = W) => new Searcher(db, () => Promise.resolve(unit(0)), { fusion: { text: textWeight, name: 0 } });
     const find = (hits: SearchHit[], path: string) => hits.find((h) => h.path === path);
 
     before(async () => {
@@ -125,7 +125,10 @@ for (const backend of BACKENDS) {
       const best = text[0]!.score;
       const vector = await searcher().search([cb], 'alpha', { mode: 'vector', k: 10 });
       const yakCos = find(vector, 'src/yak.ts')!.score;
-      assert.equal(vector.findIndex((h) => h.path === 'src/yak.ts'), 5);
+      assert.equal(
+        vector.findIndex((h) => h.path === 'src/yak.ts'),
+        5,
+      );
       const hits = await searcher().search([cb], 'alpha', { mode: 'hybrid', k: 10 });
       const yak = find(hits, 'src/yak.ts');
       assert.ok(yak, 'yak is in the hybrid results');
@@ -137,13 +140,16 @@ for (const backend of BACKENDS) {
     test('word matches pointing elsewhere do not bury the model’s matches', async () => {
       const hits = await searcher().search([cb], 'alpha', { mode: 'hybrid', k: 10 });
       assert.equal(hits.length, 10);
-      assert.ok(hits.every((h) => !h.path.startsWith('src/wordy')), hits.map((h) => h.path).join(', '));
+      assert.ok(
+        hits.every((h) => !h.path.startsWith('src/wordy')),
+        hits.map((h) => h.path).join(', '),
+      );
     });
 
     test('a symbol named in the query’s words outranks a chunk that only repeats one of them', async () => {
       const textOnly = await searcher().search([cb], 'opens the database', { mode: 'hybrid', k: 3 });
       assert.equal(textOnly[0]!.path, 'src/notes.ts', 'by BM25 alone the repeated word wins');
-      const hits = await new Searcher(db, async () => unit(0)).search([cb], 'opens the database', { mode: 'hybrid', k: 3 });
+      const hits = await new Searcher(db, () => Promise.resolve(unit(0))).search([cb], 'opens the database', { mode: 'hybrid', k: 3 });
       assert.equal(hits[0]!.path, 'src/db.ts');
       assert.equal(hits[0]!.symbol, 'openDatabase');
     });
@@ -151,7 +157,10 @@ for (const backend of BACKENDS) {
     test('fusion weights 0 give the vector order', async () => {
       const vector = await searcher(0).search([cb], 'xenon alpha', { mode: 'vector', k: 10 });
       const hybrid = await searcher(0).search([cb], 'xenon alpha', { mode: 'hybrid', k: 10 });
-      assert.deepEqual(hybrid.map((h) => h.path), vector.map((h) => h.path));
+      assert.deepEqual(
+        hybrid.map((h) => h.path),
+        vector.map((h) => h.path),
+      );
     });
 
     test('hybrid results stay in the codebase and inside the filters', async () => {
@@ -162,13 +171,22 @@ for (const backend of BACKENDS) {
       assert.equal(ts.length, 10);
       assert.ok(ts.every((h) => h.language === 'typescript'));
       const py = await searcher().search([cb], 'xenon', { mode: 'hybrid', k: 10, glob: '**/*.py' });
-      assert.deepEqual(py.map((h) => h.path), ['src/xenon.py']);
+      assert.deepEqual(
+        py.map((h) => h.path),
+        ['src/xenon.py'],
+      );
     });
   });
 }
 
 test('text candidates come from the rarest terms within the budget; common terms only score', () => {
-  const df = new Map([['the', 60_000], ['parse', 1_500], ['config', 2_000], ['yaml', 250], ['file', 7_000]]);
+  const df = new Map([
+    ['the', 60_000],
+    ['parse', 1_500],
+    ['config', 2_000],
+    ['yaml', 250],
+    ['file', 7_000],
+  ]);
   const pick = (terms: string[]) => candidateTerms({ terms, df, n: 100_000 });
   assert.deepEqual(pick(['parse', 'the', 'yaml', 'config', 'file']), ['yaml', 'parse', 'config']);
   assert.deepEqual(pick(['file', 'the']), ['file'], 'at least one term, even over budget');

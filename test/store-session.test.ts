@@ -50,8 +50,9 @@ for (const backend of BACKENDS) {
 
     test('a session cannot be used once its fn is done', async () => {
       let escaped: Session | undefined;
-      await db.withSession(me, async (s) => {
+      await db.withSession(me, (s) => {
         escaped = s;
+        return Promise.resolve();
       });
       await assert.rejects(escaped!.query('SELECT 1'), /session has ended/);
       await assert.rejects(
@@ -61,15 +62,19 @@ for (const backend of BACKENDS) {
     });
 
     test('a principal of another login is refused', async () => {
-      await assert.rejects(db.withSession({ user: `${me.user}_other` }, async () => 1), (e: Error & { code?: string }) => e.code === 'usage');
+      await assert.rejects(
+        db.withSession({ user: `${me.user}_other` }, () => Promise.resolve(1)),
+        (e: Error & { code?: string }) => e.code === 'usage',
+      );
     });
 
     if (backend.name === 'pglite') {
       test('PGlite has one user: a session cannot take another role', async () => {
         let ran = false;
         await assert.rejects(
-          db.withSession({ ...me, role: 'someone' }, async () => {
+          db.withSession({ ...me, role: 'someone' }, () => {
             ran = true;
+            return Promise.resolve();
           }),
           (e: Error & { code?: string }) => e.code === 'usage',
         );
@@ -123,15 +128,20 @@ for (const backend of BACKENDS) {
         // As many plain queries at once as the pool has connections: every one of them is used, the
         // sessions' too, and each runs as the login role.
         const back = (await Promise.all(Array.from({ length: WIDTH }, () => db.query<Who>(WHO)))).map((r) => r.rows[0]!);
-        for (const pid of pids) assert.ok(back.some((w) => w.pid === pid), `the session's connection ${pid} is back in the pool`);
+        for (const pid of pids)
+          assert.ok(
+            back.some((w) => w.pid === pid),
+            `the session's connection ${pid} is back in the pool`,
+          );
         for (const w of back) assert.equal(w.user, me.user, `connection ${w.pid} runs as ${w.user}`);
       });
 
       test('a role the login may not take fails the session before fn runs', async () => {
         let ran = false;
         await assert.rejects(
-          db.withSession({ ...me, role: `${role}_missing` }, async () => {
+          db.withSession({ ...me, role: `${role}_missing` }, () => {
             ran = true;
+            return Promise.resolve();
           }),
           (e: Error & { code?: string }) => e.code === 'db_error' && /does not exist/.test(e.message),
         );

@@ -75,13 +75,27 @@ for (const backend of BACKENDS) {
 
     test('replacing a file is one transaction: a failure keeps the old chunks', async () => {
       const cb = await freshCodebase('/repo/atomic');
-      await store.replaceFiles(cb.id, [file('a.ts', [{ content: 'old one', vec: unit(0) }, { content: 'old two', vec: unit(1) }])]);
+      await store.replaceFiles(cb.id, [
+        file('a.ts', [
+          { content: 'old one', vec: unit(0) },
+          { content: 'old two', vec: unit(1) },
+        ]),
+      ]);
       const bad = file('a.ts', [{ content: 'new one', vec: unit(2) }]);
       bad.chunks[0]!.embedding = '[not a vector]';
       await assert.rejects(store.replaceFiles(cb.id, [bad]), (e: Error & { code?: string }) => e.code === 'db_error');
       const rows = await db.query<{ content: string }>('SELECT content FROM chunks WHERE codebase_id = $1 ORDER BY content', [cb.id]);
-      assert.deepEqual(rows.rows.map((r) => r.content), ['old one', 'old two']);
-      assert.equal((await store.fileHashes(cb.id)).get('a.ts'), file('a.ts', [{ content: 'old one', vec: [] }, { content: 'old two', vec: [] }]).contentHash);
+      assert.deepEqual(
+        rows.rows.map((r) => r.content),
+        ['old one', 'old two'],
+      );
+      assert.equal(
+        (await store.fileHashes(cb.id)).get('a.ts'),
+        file('a.ts', [
+          { content: 'old one', vec: [] },
+          { content: 'old two', vec: [] },
+        ]).contentHash,
+      );
     });
 
     test('deleting a file removes its chunks', async () => {
@@ -111,17 +125,22 @@ for (const backend of BACKENDS) {
         // 600 chunks near axis 0; one in twenty is Python, so a language filter keeps 30 of them.
         for (let f = 0; f < 60; f++) {
           files.push(
-            file(`src/f${f}.${f % 20 === 0 ? 'py' : 'ts'}`, Array.from({ length: 10 }, (_, i) => ({
-              content: `function helper${f}_${i}() { return ${f * i}; }`,
-              vec: unit(0, (f * 10 + i) / 600),
-              language: f % 20 === 0 ? 'python' : 'typescript',
-            }))),
+            file(
+              `src/f${f}.${f % 20 === 0 ? 'py' : 'ts'}`,
+              Array.from({ length: 10 }, (_, i) => ({
+                content: `function helper${f}_${i}() { return ${f * i}; }`,
+                vec: unit(0, (f * 10 + i) / 600),
+                language: f % 20 === 0 ? 'python' : 'typescript',
+              })),
+            ),
           );
         }
-        files.push(file('src/config.ts', [
-          { content: 'function parseConfigurationFile(path) { /* parse the configuration file */ }', vec: unit(5), symbol: 'parseConfigurationFile' },
-          { content: 'const configuration = {}', vec: unit(6) },
-        ]));
+        files.push(
+          file('src/config.ts', [
+            { content: 'function parseConfigurationFile(path) { /* parse the configuration file */ }', vec: unit(5), symbol: 'parseConfigurationFile' },
+            { content: 'const configuration = {}', vec: unit(6) },
+          ]),
+        );
         await store.replaceFiles(cb.id, files);
         await store.replaceFiles(other.id, [file('src/config.ts', [{ content: 'parse configuration file elsewhere', vec: unit(0) }])]);
         for (const c of [cb, other]) await store.refreshTermStats(c.id);
@@ -131,7 +150,7 @@ for (const backend of BACKENDS) {
         assert.ok(await store.ensureHnsw(other, DIM));
       });
 
-      const searcher = () => new Searcher(db, async () => unit(0));
+      const searcher = () => new Searcher(db, () => Promise.resolve(unit(0)));
 
       test('vector search uses the codebase HNSW index and never returns another codebase', async () => {
         // With scans forbidden, the plan can only be the partial index: proves the query form matches it.
@@ -164,7 +183,10 @@ for (const backend of BACKENDS) {
       test('text search ranks chunks matching ANY term, best BM25 first', async () => {
         const hits = await searcher().search([cb], 'how to parse the configuration file', { mode: 'text', k: 5 });
         assert.equal(hits[0]!.symbol, 'parseConfigurationFile');
-        assert.ok(hits.some((h) => h.snippet.startsWith('const configuration')), 'a chunk with only one of the terms is found');
+        assert.ok(
+          hits.some((h) => h.snippet.startsWith('const configuration')),
+          'a chunk with only one of the terms is found',
+        );
         assert.ok(hits.every((h) => h.root === '/repo/search'));
         const ident = await searcher().search([cb], 'parse_configuration_file', { mode: 'text', k: 1 });
         assert.equal(ident[0]!.symbol, 'parseConfigurationFile');
@@ -173,7 +195,11 @@ for (const backend of BACKENDS) {
       test('text scores are Okapi BM25 with the codebase’s own average length, though candidates are ranked at the pivot', async () => {
         const query = 'parse the configuration file';
         const hits = await searcher().search([cb], query, { mode: 'text', k: 3 });
-        const docs = (await db.query<{ id: string; content: string; n: number }>('SELECT id::text AS id, content, n_tokens AS n FROM chunks WHERE codebase_id = $1', [cb.id])).rows;
+        const docs = (
+          await db.query<{ id: string; content: string; n: number }>('SELECT id::text AS id, content, n_tokens AS n FROM chunks WHERE codebase_id = $1', [
+            cb.id,
+          ])
+        ).rows;
         const avg = docs.reduce((a, d) => a + d.n, 0) / docs.length;
         assert.notEqual(Math.round(avg), BM25_PIVOT, 'the test needs an average far from the pivot');
         const okapi = (content: string): number => {
@@ -245,43 +271,64 @@ for (const backend of BACKENDS) {
         assert.equal((await old.query<{ d: number | null }>('SELECT hnsw_dim AS d FROM codebases')).rows[0]!.d, null);
         // the terms, BM25 vectors and document frequencies the indexer writes now, from the stored tsvectors alone
         const r = await old.query<{ v: string; t: string }>(`SELECT bm25::text AS v, tsv::text AS t FROM chunks ORDER BY id`);
-        assert.deepEqual(r.rows.map((x) => x.v), [st.bm25, st.bm25, st.bm25]);
+        assert.deepEqual(
+          r.rows.map((x) => x.v),
+          [st.bm25, st.bm25, st.bm25],
+        );
         const expected = (await old.query<{ t: string }>('SELECT $1::tsvector::text AS t', [st.text])).rows[0]!.t;
-        assert.deepEqual(r.rows.map((x) => x.t), [expected, expected, expected]);
+        assert.deepEqual(
+          r.rows.map((x) => x.t),
+          [expected, expected, expected],
+        );
         assert.match(expected, /'entry':\d+ /);
         const df = await old.query<{ lexeme: string; df: number }>(`SELECT lexeme, df FROM term_stats WHERE lexeme IN ('user', 'users')`);
-        assert.deepEqual(df.rows.map((x) => [x.lexeme, Number(x.df)]), [['user', 3]]);
+        assert.deepEqual(
+          df.rows.map((x) => [x.lexeme, Number(x.df)]),
+          [['user', 3]],
+        );
         const s = await old.query<{ w: string | null }>('SELECT symbol_words::text AS w FROM chunks ORDER BY id');
-        assert.deepEqual(s.rows.map((x) => x.w), [`'get':3 'getuser':2 'user':4 'users':1`, null, null]);
+        assert.deepEqual(
+          s.rows.map((x) => x.w),
+          [`'get':3 'getuser':2 'user':4 'users':1`, null, null],
+        );
         await old.close();
       } finally {
         await fresh.cleanup();
       }
     });
 
-    test('an HNSW build after a rebuild with another dimension ignores old rows another snapshot still sees', { skip: backend.name === 'pglite' && 'PGlite has one connection: no other snapshot' }, async () => {
-      const cb = await freshCodebase('/repo/redim');
-      await store.replaceFiles(cb.id, [file('a.ts', [{ content: 'old', vec: unit(0) }, { content: 'old 2', vec: unit(1) }])]);
-      // Another session's snapshot from before the reset keeps the 8-dimension rows "recently dead".
-      const reader = await openDb(made!.target);
-      let release!: () => void;
-      const holding = reader.transaction(async (tx) => {
-        await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
-        await tx.query('SELECT count(*) FROM chunks');
-        await new Promise<void>((r) => (release = r));
-      });
-      try {
-        await new Promise((r) => setTimeout(r, 50));
-        await store.resetCodebase(cb.id);
-        await store.setModel(cb.id, 'other', 'hash-2', 2);
-        await store.replaceFiles(cb.id, [file('a.ts', [{ content: 'new', vec: [1, 0] }])]);
-        assert.ok(await store.ensureHnsw((await store.codebase('/repo/redim'))!, 2));
-      } finally {
-        release();
-        await holding;
-        await reader.close();
-      }
-    });
+    test(
+      'an HNSW build after a rebuild with another dimension ignores old rows another snapshot still sees',
+      { skip: backend.name === 'pglite' && 'PGlite has one connection: no other snapshot' },
+      async () => {
+        const cb = await freshCodebase('/repo/redim');
+        await store.replaceFiles(cb.id, [
+          file('a.ts', [
+            { content: 'old', vec: unit(0) },
+            { content: 'old 2', vec: unit(1) },
+          ]),
+        ]);
+        // Another session's snapshot from before the reset keeps the 8-dimension rows "recently dead".
+        const reader = await openDb(made!.target);
+        let release!: () => void;
+        const holding = reader.transaction(async (tx) => {
+          await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+          await tx.query('SELECT count(*) FROM chunks');
+          await new Promise<void>((r) => (release = r));
+        });
+        try {
+          await new Promise((r) => setTimeout(r, 50));
+          await store.resetCodebase(cb.id);
+          await store.setModel(cb.id, 'other', 'hash-2', 2);
+          await store.replaceFiles(cb.id, [file('a.ts', [{ content: 'new', vec: [1, 0] }])]);
+          assert.ok(await store.ensureHnsw((await store.codebase('/repo/redim'))!, 2));
+        } finally {
+          release();
+          await holding;
+          await reader.close();
+        }
+      },
+    );
 
     test('resetting a codebase forgets its files, vectors and model', async () => {
       const cb = await freshCodebase('/repo/reset');

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { type IndexJson, type SearchJson, type StatusJson, parseJson, parseJsonLines } from './helpers/cliJson';
 import { makeProject, tempDir } from './helpers/workspace';
 
 const REPO = join(__dirname, '..');
@@ -46,10 +47,10 @@ describe('symlinks out of the root, through the CLI', () => {
   test('index counts the links as skipped outside_root and indexes only the project', () => {
     const r = semcode(['index', '--root', root, '--db-dir', dbDir, '--json']);
     assert.equal(r.code, 0, r.stderr);
-    const s = JSON.parse(r.stdout);
+    const s = parseJson<IndexJson>(r.stdout);
     assert.equal(s.skipped.outside_root, 3, JSON.stringify(s.skipped));
     assert.equal(s.files, 11, 'the project files alone');
-    const status = JSON.parse(semcode(['status', '--root', root, '--db-dir', dbDir, '--json']).stdout);
+    const status = parseJson<StatusJson>(semcode(['status', '--root', root, '--db-dir', dbDir, '--json']).stdout);
     assert.equal(status.files, 11);
   });
 
@@ -59,7 +60,7 @@ describe('symlinks out of the root, through the CLI', () => {
     for (const mode of ['hybrid', 'text', 'vector']) {
       const r = semcode(['search', '--queries', queries, '--root', root, '--db-dir', dbDir, '--json', '--mode', mode, '-k', '100']);
       assert.equal(r.code, 0, r.stderr);
-      const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+      const lines = parseJsonLines<SearchJson>(r.stdout);
       assert.equal(lines.length, 4);
       for (const { results } of lines) {
         // every field: path, symbol, snippet...
@@ -69,7 +70,7 @@ describe('symlinks out of the root, through the CLI', () => {
           assert.ok(!['passwd', 'src/credentials.ts'].includes(h.path) && !h.path.startsWith('vendor/'), `${mode}: ${h.path}`);
         }
       }
-      if (mode === 'vector') assert.ok(lines[0].results.length > 0, 'the project itself is searchable');
+      if (mode === 'vector') assert.ok(lines[0]!.results.length > 0, 'the project itself is searchable');
     }
   });
 });

@@ -25,7 +25,7 @@ describe('a writer role that does not own the schema, on postgres', () => {
   before(async () => {
     model = await testModel(16);
     made = await createTestDatabase('semcode_team');
-    (await openDb({ url: made.url })).close(); // the owner creates the schema
+    await (await openDb({ url: made.url })).close(); // the owner creates the schema
     admin = new pg.Client({ connectionString: made.url });
     await admin.connect();
     await admin.query(`CREATE ROLE ${role} LOGIN`);

@@ -1,28 +1,10 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import {
-  chmodSync,
-  mkdirSync,
-  mkdtempSync,
-  realpathSync,
-  rmSync,
-  symlinkSync,
-  truncateSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
-import {
-  IgnoreRules,
-  Walker,
-  coverPaths,
-  isCovered,
-  isIgnored,
-  listIndexableFiles,
-  type WalkStats,
-  type WalkedFile,
-} from '../server/src/index/walker';
+import { IgnoreRules, Walker, coverPaths, isCovered, isIgnored, listIndexableFiles, type WalkStats, type WalkedFile } from '../server/src/index/walker';
 import { ChangeRouter } from '../server/src/lsp/watcher';
 
 const REPO = resolve(__dirname, '..');
@@ -34,7 +16,9 @@ after(() => {
     // chmod 000 leftovers would make rmSync fail for a non-root user
     try {
       execFileSync('chmod', ['-R', 'u+rwx', d]);
-    } catch {}
+    } catch {
+      // nothing to make writable: rmSync below says whether anything is left
+    }
     rmSync(d, { recursive: true, force: true });
   }
 });
@@ -215,10 +199,7 @@ test('agrees with `git ls-files --others --exclude-standard` on a tricky nested 
     'c/baz/foo': 'a file, so the dir-only rule does not match it',
   });
   execFileSync('git', ['init', '-q'], { cwd: root });
-  const git = execFileSync('git', ['ls-files', '-z', '--others', '--exclude-standard'], { cwd: root, encoding: 'utf8' })
-    .split('\0')
-    .filter(Boolean)
-    .sort();
+  const git = execFileSync('git', ['ls-files', '-z', '--others', '--exclude-standard'], { cwd: root, encoding: 'utf8' }).split('\0').filter(Boolean).sort();
   const mine = (await listIndexableFiles(root)).files.slice().sort();
   assert.ok(git.length > 5, 'git listed the tree');
   assert.deepEqual(mine, git);
@@ -331,9 +312,7 @@ test('unreadable files and directories are counted, not fatal', { skip: process.
   if (process.getuid?.() === 0) {
     // root ignores permission bits: walk as an unprivileged user instead, so EACCES really happens.
     chmodSync(root, 0o755);
-    const script =
-      `require(${JSON.stringify(WALKER)}).listIndexableFiles(${JSON.stringify(root)})` +
-      `.then((r) => process.stdout.write(JSON.stringify(r)))`;
+    const script = `require(${JSON.stringify(WALKER)}).listIndexableFiles(${JSON.stringify(root)})` + `.then((r) => process.stdout.write(JSON.stringify(r)))`;
     const child = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], {
       cwd: REPO,
       uid: 65534,
@@ -342,7 +321,7 @@ test('unreadable files and directories are counted, not fatal', { skip: process.
       timeout: 60_000,
     });
     assert.equal(child.status, 0, `child walker failed: ${child.stderr}`);
-    result = JSON.parse(child.stdout);
+    result = JSON.parse(child.stdout) as typeof result;
   } else {
     result = await listIndexableFiles(root);
   }
@@ -382,7 +361,7 @@ test('order is deterministic: code-unit sort per directory, depth-first, whateve
 });
 
 test('multi-root: stats accumulate across walk() calls and each file names its real root', async () => {
-  const r1 = tree({ 'a.ts': 'x', 'bin': Buffer.from([0]), 'node_modules/x.js': 'x' });
+  const r1 = tree({ 'a.ts': 'x', bin: Buffer.from([0]), 'node_modules/x.js': 'x' });
   const r2 = tree({ 'b.ts': 'x', 'c.ts': 'x', 'big.ts': 'x'.repeat(100) });
   const link = join(tree(), 'link-to-r2');
   symlinkSync(r2, link);
@@ -492,7 +471,7 @@ const SECRET = 'root:x:0:0:OUTSIDE-SECRET-7f3a:/root:/bin/bash';
 
 /** A tree outside every root: a secret file and a small source tree, plus the real root's path. */
 function outsideTree() {
-  const dir = tree({ 'passwd': SECRET + '\n', 'lib/util.ts': 'export const outsideUtil = 1; // ' + SECRET, 'lib/deep/x.ts': SECRET });
+  const dir = tree({ passwd: SECRET + '\n', 'lib/util.ts': 'export const outsideUtil = 1; // ' + SECRET, 'lib/deep/x.ts': SECRET });
   return { dir, real: realpathSync(dir) };
 }
 

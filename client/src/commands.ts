@@ -52,7 +52,7 @@ export function registerCommands({ client, palette, status, log }: CommandDeps):
     const items: Array<vscode.QuickPickItem & { run: () => void }> = [
       { label: '$(search) Search code by meaning', run: () => actions.search() },
       { label: '$(refresh) Re-index changed files', run: () => actions.reindex() },
-      { label: '$(trash) Rebuild the index from scratch', detail: 'drops this workspace\'s index and embeds everything again', run: () => actions.rebuild() },
+      { label: '$(trash) Rebuild the index from scratch', detail: "drops this workspace's index and embeds everything again", run: () => actions.rebuild() },
       paused
         ? { label: '$(debug-continue) Resume indexing', run: () => actions.resume() }
         : { label: '$(debug-pause) Pause indexing', detail: 'searches keep working on what is indexed', run: () => actions.pause() },

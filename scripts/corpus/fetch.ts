@@ -195,7 +195,7 @@ function fetchNpm(e: ManifestEntry, into: string): string {
   const tmp = mkdtempSync(join(tmpdir(), 'semcode-npm-'));
   try {
     const out = run('npm', ['pack', `${e.name}@${e.version}`, '--json', '--ignore-scripts', '--pack-destination', tmp], tmp);
-    const info = JSON.parse(out)[0] as { filename: string; integrity: string; version: string; name: string };
+    const info = (JSON.parse(out) as { filename: string; integrity: string; version: string; name: string }[])[0]!;
     if (info.name !== e.name || info.version !== e.version) {
       throw new Fail(`npm pack ${e.name}@${e.version} returned ${info.name}@${info.version}`);
     }
@@ -204,7 +204,7 @@ function fetchNpm(e: ManifestEntry, into: string): string {
     run('tar', ['-xzf', join(tmp, info.filename), '-C', into, '--strip-components=1', '--no-same-owner', '--no-same-permissions']);
     const pkg = JSON.parse(readFileSync(join(into, 'package.json'), 'utf8')) as Record<string, unknown>;
     const urls = [pkg.repository, pkg.homepage, pkg.bugs].map((u) =>
-      typeof u === 'string' ? u : typeof u === 'object' && u ? String((u as { url?: unknown }).url ?? '') : '',
+      typeof u === 'string' ? u : typeof u === 'object' && u && typeof (u as { url?: unknown }).url === 'string' ? (u as { url: string }).url : '',
     );
     for (const u of urls) {
       const p = heldOutProjectInUrl(u);
@@ -227,7 +227,9 @@ function fetchDeb(e: ManifestEntry, into: string): string {
       let avail = '';
       try {
         avail = run('apt-cache', ['madison', e.name]).trim().split('\n').map((l) => l.split('|')[1]?.trim()).filter(Boolean).join(', ');
-      } catch {}
+      } catch {
+        // no list of versions: the message says none
+      }
       throw new Fail(
         `${(err as Error).message}\n  deb ${e.name}=${e.version} cannot be downloaded. Run 'apt-get update' first; if the ` +
           `archive has moved on (available: ${avail || 'none'}), update the pin in corpus/manifest.json.`,
@@ -235,7 +237,7 @@ function fetchDeb(e: ManifestEntry, into: string): string {
     }
     const debs = readdirSync(tmp).filter((f) => f.endsWith('.deb'));
     if (debs.length !== 1) throw new Fail(`apt-get download ${e.name}=${e.version}: expected one .deb, got ${debs.length}`);
-    const deb = join(tmp, debs[0]);
+    const deb = join(tmp, debs[0]!);
     const fields = run('dpkg-deb', ['-f', deb, 'Package', 'Version', 'Source']);
     const get = (k: string) => new RegExp(`^${k}: (\\S+)`, 'm').exec(fields)?.[1];
     if (get('Package') !== e.name || get('Version') !== e.version) {
@@ -348,7 +350,7 @@ export function removeVendoredHoldout(root: string, label: string): string[] {
 function npmLicense(root: string): string {
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as Record<string, unknown>;
   const l = pkg.license ?? pkg.licenses;
-  const one = (x: unknown): string => (typeof x === 'string' ? x : typeof x === 'object' && x ? String((x as { type?: unknown }).type ?? '?') : '?');
+  const one = (x: unknown): string => (typeof x === 'string' ? x : typeof x === 'object' && x && typeof (x as { type?: unknown }).type === 'string' ? (x as { type: string }).type : '?');
   return Array.isArray(l) ? l.map(one).join(' OR ') : l === undefined ? 'UNKNOWN (no license field)' : one(l);
 }
 
@@ -455,7 +457,7 @@ function hasProse(doc: string): boolean {
     .split('\n')
     .map((l) => l.replace(/^\s*(?:\/\*\*|\*\/|\*|\/\/\/?|#)?\s?/, ''))
     .join('\n');
-  const body = text.split(/(?:^|\n)\s*@[A-Za-z]/)[0];
+  const body = text.split(/(?:^|\n)\s*@[A-Za-z]/)[0]!;
   return (body.match(/[A-Za-z]{2,}/g) ?? []).length >= 3;
 }
 
@@ -470,7 +472,7 @@ function countBlockDocs(src: string, decl: RegExp): number {
   let n = 0;
   const re = /\/\*\*(?!\/)([\s\S]*?)\*\//g;
   for (let m; (m = re.exec(src)); ) {
-    if (!hasProse(m[1])) continue;
+    if (!hasProse(m[1]!)) continue;
     // the next code line, skipping annotations/decorators (single-line ones)
     let rest = src.slice(re.lastIndex, re.lastIndex + 2000);
     for (;;) {
@@ -479,7 +481,7 @@ function countBlockDocs(src: string, decl: RegExp): number {
       if (!ann) break;
       rest = rest.slice(ann[0].length);
     }
-    const d = decl.exec(rest.split('\n')[0]);
+    const d = decl.exec(rest.split('\n')[0]!);
     if (d && !(d[1] && CONTROL.has(d[1]))) n++;
   }
   return n;
@@ -511,7 +513,7 @@ function countPythonDocs(src: string): number {
       else if (src[i] === ')') depth--;
     }
     const after = /^[^:\n]*:[ \t]*(?:#[^\n]*)?\n(?:[ \t]*(?:#[^\n]*)?\n)*[ \t]*[rRuUbB]?("""|''')([\s\S]*?)\1/.exec(src.slice(i, i + 20000));
-    if (after && hasProse(after[2])) n++;
+    if (after && hasProse(after[2]!)) n++;
   }
   return n;
 }

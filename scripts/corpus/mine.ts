@@ -156,8 +156,14 @@ async function main(): Promise<void> {
   };
   for (const p of all) row(p.language).mined++;
   for (const p of unique) row(p.language).unique++;
-  for (const p of train) (row(p.language).train++, row(p.language).trainSrc.add(p.source));
-  for (const p of test) (row(p.language).test++, row(p.language).testSrc.add(p.source));
+  for (const p of train) {
+    row(p.language).train++;
+    row(p.language).trainSrc.add(p.source);
+  }
+  for (const p of test) {
+    row(p.language).test++;
+    row(p.language).testSrc.add(p.source);
+  }
   const lines = [['language', 'mined', 'deduped', 'train', 'test', 'test %', 'train src', 'test src']];
   const langs = [...table.keys()].sort();
   for (const lang of langs) {

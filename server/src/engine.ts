@@ -141,7 +141,7 @@ export class Engine {
       else stock.push(given);
     }
     if (!versions.size) return this.configuredEmbedder();
-    const [[dir, cbs]] = [...versions];
+    const [dir, cbs] = [...versions][0]!; // versions is not empty
     if (versions.size > 1 || stock.length) {
       const named = [...versions.values()].flat().map((cb) => `${codebaseLabel(cb)} uses fine-tuned model ${cb.modelVersion}`);
       throw new SemcodeError(
@@ -149,7 +149,7 @@ export class Engine {
         `cannot index these roots with one model: ${[...named, ...stock.map((r) => `${r} does not`)].join(', ')}; index each separately`,
       );
     }
-    const cb = cbs![0]!;
+    const cb = cbs[0]!;
     if (!existsSync(dir)) {
       let back = '';
       try {
@@ -158,7 +158,10 @@ export class Engine {
       } catch {
         // no shipped model to suggest
       }
-      throw new SemcodeError('model_not_found', `the index for ${codebaseLabel(cb)} uses fine-tuned model ${cb.modelVersion}, whose folder is missing: ${dir}; restore it${back}`);
+      throw new SemcodeError(
+        'model_not_found',
+        `the index for ${codebaseLabel(cb)} uses fine-tuned model ${cb.modelVersion}, whose folder is missing: ${dir}; restore it${back}`,
+      );
     }
     return this.embedderForDir(dir);
   }
@@ -171,7 +174,8 @@ export class Engine {
     this.chunker ??= createChunker();
     const version = versionOfModel(embedder.modelDir);
     const sync = async (cb: Codebase | null) => {
-      if (cb && (cb.modelVersion !== (version?.name ?? null) || cb.modelVersionDir !== (version?.dir ?? null))) await this.store.setModelVersion(cb.id, version);
+      if (cb && (cb.modelVersion !== (version?.name ?? null) || cb.modelVersionDir !== (version?.dir ?? null)))
+        await this.store.setModelVersion(cb.id, version);
     };
     if (opts.rebuild) for (const rec of records) await sync(rec.codebase);
     const names = new Map(records.map((r) => [r.real, r.name]));
@@ -186,7 +190,7 @@ export class Engine {
    */
   async activateVersion(root: string, version: ModelVersion, opts: Omit<IndexOptions, 'roots' | 'rebuild'> = {}): Promise<IndexSummary> {
     const records = await this.resolveRoots([root]);
-    await this.codebasesOf(records);
+    this.codebasesOf(records); // throws unless the root exists and is indexed
     return this.runIndexer(await this.embedderForDir(version.dir), { ...opts, roots: [records[0]!.given], rebuild: true }, records);
   }
 
@@ -195,7 +199,7 @@ export class Engine {
     return this.codebasesOf(await this.resolveRoots(roots));
   }
 
-  private async codebasesOf(records: RootRecord[]): Promise<RootedCodebase[]> {
+  private codebasesOf(records: RootRecord[]): RootedCodebase[] {
     return records.map(({ given, real, exists, codebase: cb }) => {
       if (!exists) throw new SemcodeError('io_error', `cannot read root ${given}: no such folder`);
       if (!cb?.modelHash) throw new SemcodeError('not_indexed', `${real} is not indexed in ${this.db.location}; run: semcode index --root ${real}`);
@@ -210,7 +214,10 @@ export class Engine {
       for (const name of new Set(names.map(checkCodebaseName))) {
         const cb = await codebases.named(name);
         if (!cb?.modelHash) {
-          throw new SemcodeError('not_indexed', `no codebase named ${name} is indexed in ${this.db.location}; index a folder as it with: semcode index --root DIR --codebase ${name}`);
+          throw new SemcodeError(
+            'not_indexed',
+            `no codebase named ${name} is indexed in ${this.db.location}; index a folder as it with: semcode index --root DIR --codebase ${name}`,
+          );
         }
         out.push(cb);
       }

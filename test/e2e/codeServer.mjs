@@ -92,12 +92,22 @@ export class CodeServer {
     this.proc = spawn(
       this.tools.codeServer,
       [
-        '--auth', 'none', '--bind-addr', `127.0.0.1:${this.port}`,
-        '--user-data-dir', this.dataDir, '--extensions-dir', this.extDir,
-        '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust',
-        '--reconnection-grace-time', '5',
+        '--auth',
+        'none',
+        '--bind-addr',
+        `127.0.0.1:${this.port}`,
+        '--user-data-dir',
+        this.dataDir,
+        '--extensions-dir',
+        this.extDir,
+        '--disable-telemetry',
+        '--disable-update-check',
+        '--disable-workspace-trust',
+        '--reconnection-grace-time',
+        '5',
         // lets the page take `payload` (extensionDevelopmentPath / extensionTestsPath) and report test results
-        '--vscode-option', 'enable-smoke-test-driver',
+        '--vscode-option',
+        'enable-smoke-test-driver',
         folder,
       ],
       { env: this.env, detached: true, stdio: ['ignore', log, log] },
@@ -162,6 +172,14 @@ export async function launchBrowser(profileDir) {
     executablePath: process.env.SEMCODE_E2E_CHROMIUM || '/usr/bin/chromium',
     headless: true,
     viewport: { width: 1280, height: 800 },
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }

@@ -90,7 +90,9 @@ async function runSuite(browser, cs, ws, extensionDevelopmentPath) {
   await page.exposeFunction('codeAutomationExit', (code) => exitCode(code));
   if (grep) say(`--grep ${grep} (SEMCODE_E2E_GREP is read by the suite)`);
   await page.goto(cs.workbenchUrl(ws, { extensionDevelopmentPath, extensionTestsPath: join(root, 'dist/e2e/index.js') }));
-  const bound = new Promise((_, rej) => setTimeout(() => rej(new Error(`the suite did not finish within ${SUITE_BOUND_MS / 60000} min`)), SUITE_BOUND_MS).unref());
+  const bound = new Promise((_, rej) =>
+    setTimeout(() => rej(new Error(`the suite did not finish within ${SUITE_BOUND_MS / 60000} min`)), SUITE_BOUND_MS).unref(),
+  );
   const code = await Promise.race([exited, bound]);
   // The workbench as the suite left it (error notifications included) helps explain a failure.
   if (code !== 0) await page.screenshot({ path: join(cs.tmp, 'suite-end.png') }).catch(() => {});

@@ -22,9 +22,12 @@ export async function searchLikeAPerson(page, t) {
   // The status item shows a check mark once the workspace is indexed.
   const status = page.locator('.statusbar-item', { hasText: 'Semcode' }).first();
   await status.waitFor({ timeout: BOUND_MS });
-  await status.locator('.codicon-check').waitFor({ timeout: BOUND_MS }).catch(async () => {
-    fail(`the Semcode status item never showed the index as ready; it shows "${await status.innerText()}" (${await status.getAttribute('aria-label')})`);
-  });
+  await status
+    .locator('.codicon-check')
+    .waitFor({ timeout: BOUND_MS })
+    .catch(async () => {
+      fail(`the Semcode status item never showed the index as ready; it shows "${await status.innerText()}" (${await status.getAttribute('aria-label')})`);
+    });
 
   await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget input');
@@ -37,10 +40,16 @@ export async function searchLikeAPerson(page, t) {
   // Typed at a person's pace: each keystroke cancels the request in flight, the last one is answered.
   await page.keyboard.type(t.query, { delay: 35 });
   const wanted = page.locator('.quick-input-list .monaco-list-row', { hasText: t.symbol });
-  await wanted.first().waitFor({ timeout: 60_000 }).catch(async () => {
-    fail(`"${t.symbol}" is not among the results for "${t.query}": ${JSON.stringify(await rowTexts(page))}`);
-  });
-  await page.locator('.quick-input-widget .quick-input-progress').waitFor({ state: 'hidden', timeout: 30_000 }).catch(() => {});
+  await wanted
+    .first()
+    .waitFor({ timeout: 60_000 })
+    .catch(async () => {
+      fail(`"${t.symbol}" is not among the results for "${t.query}": ${JSON.stringify(await rowTexts(page))}`);
+    });
+  await page
+    .locator('.quick-input-widget .quick-input-progress')
+    .waitFor({ state: 'hidden', timeout: 30_000 })
+    .catch(() => {});
   await page.waitForTimeout(500); // let the preview editor paint before the picture; not an assertion
   await page.screenshot({ path: t.screenshot });
 
@@ -56,17 +65,23 @@ export async function searchLikeAPerson(page, t) {
 
   const fileName = t.file.slice(t.file.lastIndexOf('/') + 1);
   const tab = page.locator('.tabs-container .tab.active');
-  await tab.filter({ hasText: fileName }).waitFor({ timeout: 30_000 }).catch(async () => {
-    fail(`the active editor is "${await tab.innerText().catch(() => 'none')}", not ${fileName}`);
-  });
+  await tab
+    .filter({ hasText: fileName })
+    .waitFor({ timeout: 30_000 })
+    .catch(async () => {
+      fail(`the active editor is "${await tab.innerText().catch(() => 'none')}", not ${fileName}`);
+    });
   // The breadcrumbs show the folders, so semver/classes/semver.js is told apart from any other semver.js.
   const crumbs = (await page.locator('.breadcrumbs-control').first().innerText()).replace(/\s+/g, '/');
   for (const part of t.file.split('/')) if (!crumbs.includes(part)) fail(`breadcrumbs "${crumbs}" do not show ${t.file}`);
   const selection = page.locator('[id="status.editor.selection"]');
   const wantPos = new RegExp(`Ln ${t.line}, Col 1\\b`);
-  await selection.filter({ hasText: wantPos }).waitFor({ timeout: 30_000 }).catch(async () => {
-    fail(`the cursor is at "${await selection.innerText().catch(() => '?')}", expected line ${t.line}`);
-  });
+  await selection
+    .filter({ hasText: wantPos })
+    .waitFor({ timeout: 30_000 })
+    .catch(async () => {
+      fail(`the cursor is at "${await selection.innerText().catch(() => '?')}", expected line ${t.line}`);
+    });
   const pos = await selection.innerText();
   if (!/selected/.test(pos)) fail(`the result's range is not selected: "${pos}"`);
   return pos;
@@ -94,5 +109,8 @@ export async function statusItemLikeAPerson(page) {
     if (!labels.includes(want)) fail(`the status item's menu lacks "${want}": ${JSON.stringify(labels)}`);
   }
   await page.keyboard.press('Escape');
-  return tip.split('\n').filter((l) => /^(Model|Backend|Index):/.test(l)).join('; ');
+  return tip
+    .split('\n')
+    .filter((l) => /^(Model|Backend|Index):/.test(l))
+    .join('; ');
 }

@@ -8,15 +8,19 @@ import { createTestDatabase } from './pg';
 export interface TestBackend {
   name: 'pglite' | 'postgres';
   /** a fresh, empty database for one suite */
-  create(): Promise<{ target: DbTarget; cleanup(): Promise<void> }>;
+  create(): Promise<{ target: DbTarget; cleanup: () => Promise<void> }>;
 }
 
 export const BACKENDS: TestBackend[] = [
   {
     name: 'pglite',
-    async create() {
+    create() {
       const dir = mkdtempSync(join(tmpdir(), 'semcode-pglite-'));
-      return { target: { dir }, cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+      const cleanup = () => {
+        rmSync(dir, { recursive: true, force: true });
+        return Promise.resolve();
+      };
+      return Promise.resolve({ target: { dir }, cleanup });
     },
   },
   {

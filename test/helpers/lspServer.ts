@@ -68,7 +68,7 @@ export class LspServer {
 
   static async start(opts: StartOptions): Promise<LspServer> {
     const child = spawn(process.execPath, [SERVER, '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
-    const conn = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
+    const conn = createMessageConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
     const s = new LspServer(child, conn);
     conn.onNotification(statusNotification, (status) => s.push({ kind: 'status', status }));
     conn.onNotification(indexedNotification, (indexed) => s.push({ kind: 'indexed', indexed }));
@@ -107,7 +107,7 @@ export class LspServer {
   }
 
   private push(e: DistributiveOmit<Event, 'seq'>): void {
-    const ev = { ...e, seq: this.seq++ } as Event;
+    const ev = { ...e, seq: this.seq++ };
     this.events.push(ev);
     for (const w of [...this.waiters]) {
       if (w.pred(ev)) {

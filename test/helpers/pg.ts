@@ -93,10 +93,9 @@ export async function createTestDatabase(prefix = 'semcode_test', opts: { extens
     try {
       await db.query('CREATE EXTENSION IF NOT EXISTS vector');
     } catch (err) {
-      throw new Error(
-        `CREATE EXTENSION vector failed in ${name}: ${message(err)}. Install pgvector with \`bash scripts/install-pgvector.sh\`.`,
-        { cause: err },
-      );
+      throw new Error(`CREATE EXTENSION vector failed in ${name}: ${message(err)}. Install pgvector with \`bash scripts/install-pgvector.sh\`.`, {
+        cause: err,
+      });
     } finally {
       await db.end().catch(() => {});
     }

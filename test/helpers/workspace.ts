@@ -7,7 +7,7 @@ import { writeBertModel } from '../fixtures/tinyModel';
 
 export const FIXTURES = join(__dirname, '..', 'fixtures', 'chunker');
 
-export function tempDir(prefix: string): { dir: string; cleanup(): void } {
+export function tempDir(prefix: string): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), `semcode-${prefix}-`));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
@@ -38,7 +38,10 @@ export function testModel(dim = 32, seed = 1): Promise<string> {
     const { dir, cleanup } = tempDir(`model-${key}`);
     if (!models.size) process.once('exit', removeModels);
     modelDirs.push(cleanup);
-    models.set(key, writeBertModel(dir, { dim, layers: 0, seed }).then(() => dir));
+    models.set(
+      key,
+      writeBertModel(dir, { dim, layers: 0, seed }).then(() => dir),
+    );
   }
   return models.get(key)!;
 }

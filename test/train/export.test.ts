@@ -92,20 +92,32 @@ describe('exported model folder', () => {
       const dir = join(tmp, `fp32-${pooling}`);
       await exportModel(model, tok, dir, { card: '# test model\n' });
       for (const f of ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'onnx/model.onnx', 'README.md']) assert.ok(existsSync(join(dir, f)), f);
-      const config = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8'));
+      const config = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as {
+        model_type: string;
+        hidden_size: number;
+        vocab_size: number;
+        semcode: { pooling: string };
+      };
       assert.equal(config.model_type, 'bert');
       assert.equal(config.hidden_size, model.dim);
       assert.equal(config.vocab_size, tok.size);
       assert.equal(config.semcode.pooling, pooling);
 
       const expected = inputs.map((t) => model.embed(tok.encode(t)));
-      assert.ok(inputs.some((t) => tok.encode(t, { truncate: false }).length > tok.maxLength), 'some inputs are truncated');
+      assert.ok(
+        inputs.some((t) => tok.encode(t, { truncate: false }).length > tok.maxLength),
+        'some inputs are truncated',
+      );
       const fromPipe = await pipelineVectors(dir, inputs);
       const pipeDiff = Math.max(...inputs.map((_, i) => maxAbs(fromPipe[i]!, expected[i]!)));
       const results: string[] = [`pipeline ${pipeDiff.toExponential(1)}`];
       assert.ok(pipeDiff <= 1e-4, `pipeline vs trainer: ${pipeDiff}`);
       // static-js (the default for a static folder), the graph on onnxruntime-node, the graph on onnxruntime-web
-      for (const [backend, opts] of [['static-js', {}], ['cpu', { staticTable: false }], ['wasm', { backend: 'wasm' }]] as const) {
+      for (const [backend, opts] of [
+        ['static-js', {}],
+        ['cpu', { staticTable: false }],
+        ['wasm', { backend: 'wasm' }],
+      ] as const) {
         const e = await openEmbedder({ model: dir, batchSize: 16, ...opts });
         try {
           assert.equal(e.backend, backend);
@@ -150,9 +162,14 @@ describe('exported model folder', () => {
         const want = model.embed(ids);
         vsExact = Math.max(vsExact, maxAbs(fromPipe[i]!, exact.embed(ids)), maxAbs(vs[i]!, exact.embed(ids)));
         vsFp32 = Math.max(vsFp32, maxAbs(fromPipe[i]!, want));
-        minCos = Math.min(minCos, want.reduce((s, x, k) => s + x * fromPipe[i]![k]!, 0));
+        minCos = Math.min(
+          minCos,
+          want.reduce((s, x, k) => s + x * fromPipe[i]![k]!, 0),
+        );
       });
-      console.log(`# ${dtype}: max abs vs fp32 ${vsFp32.toExponential(2)}, min cosine ${minCos.toFixed(6)}, vs its own rounded table ${vsExact.toExponential(1)}; model.onnx ${size} bytes (fp32 ${fp32Size})`);
+      console.log(
+        `# ${dtype}: max abs vs fp32 ${vsFp32.toExponential(2)}, min cosine ${minCos.toFixed(6)}, vs its own rounded table ${vsExact.toExponential(1)}; model.onnx ${size} bytes (fp32 ${fp32Size})`,
+      );
       assert.ok(vsExact <= 1e-5, `the graph computes the rounded table exactly: ${vsExact}`);
       assert.ok(vsFp32 <= TOLERANCE[dtype], `${dtype} vs fp32: ${vsFp32}`);
       assert.ok(vsFp32 > 0, 'the variant really is rounded');

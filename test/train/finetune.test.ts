@@ -14,6 +14,7 @@ import { decide, finetune, MIN_GAIN, MIN_CONFIDENCE } from '../../server/src/tra
 import { StaticModel } from '../../server/src/model/staticModel';
 import { codebaseSlug, nextVersion, stateDir, versionOfModel, versionsDir } from '../../server/src/train/versions';
 import { BACKENDS } from '../helpers/backends';
+import { type StatusJson, type TrainJson, parseJson } from '../helpers/cliJson';
 import { openWithMigrations } from '../helpers/oldSchema';
 import { tempDir, testModel } from '../helpers/workspace';
 
@@ -48,13 +49,21 @@ test('the decision needs both a gain of 0.02 in MRR@10 and a gain in 95 % of boo
   // every query moves from rank 2 to rank 1: a large, consistent gain
   assert.equal(decide(before, new Array<number>(n).fill(1), 1).save, true);
   // one query of 50 moves from rank 2 to 1: +0.01, below the bar however consistent
-  const small = decide(before, before.map((r, i) => (i === 0 ? 1 : r)), 1);
+  const small = decide(
+    before,
+    before.map((r, i) => (i === 0 ? 1 : r)),
+    1,
+  );
   assert.equal(small.save, false);
   assert.ok(Math.abs(small.gain - 0.01) < 1e-12);
   // one query leaps from not found to rank 1: +0.02 on average but carried by a single query, so about a
   // third of resamples miss it and the bootstrap does not show a reliable gain
   const notFound = new Array<number>(n).fill(Infinity);
-  const lucky = decide(notFound, notFound.map((r, i) => (i === 0 ? 1 : r)), 1);
+  const lucky = decide(
+    notFound,
+    notFound.map((r, i) => (i === 0 ? 1 : r)),
+    1,
+  );
   assert.ok(lucky.gain >= MIN_GAIN - 1e-12);
   assert.ok(lucky.bootstrap < MIN_CONFIDENCE, String(lucky.bootstrap));
   assert.equal(lucky.save, false);
@@ -64,8 +73,14 @@ test('the decision needs both a gain of 0.02 in MRR@10 and a gain in 95 % of boo
 test('versions live in the state directory, numbered per codebase, and never under the package models/', () => {
   assert.equal(stateDir({ XDG_STATE_HOME: '/x/state' }), join('/x/state', 'semcode'));
   assert.equal(stateDir({ XDG_STATE_HOME: '/x/state', SEMCODE_STATE_DIR: '/y' }), '/y');
-  assert.throws(() => versionsDir(join(REPO, 'models', 'mine'), REPO), (e) => isSemcodeError(e, 'usage') && /never saved under/.test(e.message));
-  assert.throws(() => versionsDir(REPO, REPO), (e) => isSemcodeError(e, 'usage'));
+  assert.throws(
+    () => versionsDir(join(REPO, 'models', 'mine'), REPO),
+    (e) => isSemcodeError(e, 'usage') && /never saved under/.test(e.message),
+  );
+  assert.throws(
+    () => versionsDir(REPO, REPO),
+    (e) => isSemcodeError(e, 'usage'),
+  );
   const v = nextVersion('/home/me/My Project', '/nonexistent/models');
   assert.equal(v.name, `${codebaseSlug('/home/me/My Project')}-v1`);
   assert.match(v.name, /^my-project-[0-9a-f]{8}-v1$/);
@@ -299,13 +314,13 @@ describe('semcode train CLI', () => {
   test('train --json saves a version and status names it', () => {
     const r = semcode(['train', '--root', MEDIUM, '--json', '--epochs', '8']);
     assert.equal(r.code, 0, r.stderr);
-    const out = JSON.parse(r.stdout);
+    const out = parseJson<TrainJson>(r.stdout);
     assert.equal(out.outcome, 'saved');
     assert.ok(out.after.mrr10 - out.before.mrr10 >= MIN_GAIN);
     assert.match(r.stderr, /before: held-out MRR@10/);
-    const st = JSON.parse(semcode(['status', '--root', MEDIUM, '--json']).stdout);
-    assert.equal(st.modelVersion, out.version.name);
-    assert.equal(st.model, `path:${realpathSync(out.version.dir)}`);
+    const st = parseJson<StatusJson>(semcode(['status', '--root', MEDIUM, '--json']).stdout);
+    assert.equal(st.modelVersion, out.version?.name);
+    assert.equal(st.model, `path:${realpathSync(out.version!.dir)}`);
     assert.equal(st.embedsWith, 'static-js', 'a saved version is a static model: the JS table lookup computes its vectors');
   });
 });

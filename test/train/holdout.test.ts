@@ -9,22 +9,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import {
-  heldOutNames,
-  heldOutProjectInUrl,
-  holdoutMentionPattern,
-  isHeldOutPackage,
-  isVendoredHoldout,
-  parseHoldout,
-} from '../../server/src/train/holdout';
-import {
-  estimateDocFunctions,
-  loadManifest,
-  prune,
-  removeVendoredHoldout,
-  sourceDirName,
-  summariseDebCopyright,
-} from '../../scripts/corpus/fetch';
+import { heldOutNames, heldOutProjectInUrl, holdoutMentionPattern, isHeldOutPackage, isVendoredHoldout, parseHoldout } from '../../server/src/train/holdout';
+import { estimateDocFunctions, loadManifest, prune, removeVendoredHoldout, sourceDirName, summariseDebCopyright } from '../../scripts/corpus/fetch';
 
 const REPO = resolve(__dirname, '../..');
 const COMMITTED = join(REPO, 'corpus', 'eval-holdout.txt');
@@ -60,13 +46,10 @@ test('the hold-out list parses into npm, Debian source and binary names', () => 
   assert.ok(isHeldOutPackage('deb', 'python3-werkzeug'));
   assert.ok(!isHeldOutPackage('npm', 'date-fns-tz'), 'exact names only');
   assert.ok(!isHeldOutPackage('npm', 'python3-werkzeug'), 'a Debian name is not an npm name');
-  assert.deepEqual(
-    parseHoldout('# c\nowner/repo  -  src-pkg  (binary: a, b)\nx/y pkg -\n'),
-    [
-      { project: 'owner/repo', npm: null, debSource: 'src-pkg', debBinaries: ['a', 'b'] },
-      { project: 'x/y', npm: 'pkg', debSource: null, debBinaries: [] },
-    ],
-  );
+  assert.deepEqual(parseHoldout('# c\nowner/repo  -  src-pkg  (binary: a, b)\nx/y pkg -\n'), [
+    { project: 'owner/repo', npm: null, debSource: 'src-pkg', debBinaries: ['a', 'b'] },
+    { project: 'x/y', npm: 'pkg', debSource: null, debBinaries: [] },
+  ]);
   assert.throws(() => parseHoldout('just-a-name\n'), /expected/);
 });
 
@@ -155,7 +138,8 @@ test('fetch refuses a manifest with a held-out entry before fetching anything (e
 test('cache directory names and the doc-comment estimate', () => {
   assert.equal(sourceDirName({ kind: 'npm', name: '@tanstack/db', version: '0.15.2' }), 'npm-@tanstack__db-0.15.2');
   assert.equal(sourceDirName({ kind: 'deb', name: 'python3-numpy', version: '1:1.24.2-1+deb12u1' }), 'deb-python3-numpy-1_1.24.2-1+deb12u1');
-  const ts = '/**\n * Adds two numbers together.\n * @param a first\n */\nexport function add(a: number, b: number) { return a + b; }\n' +
+  const ts =
+    '/**\n * Adds two numbers together.\n * @param a first\n */\nexport function add(a: number, b: number) { return a + b; }\n' +
     '/** @internal */\nfunction hidden() {}\n';
   assert.equal(estimateDocFunctions('typescript', ts), 1);
   const slashes = '  /// Create a new state from the given configuration.\n  static create(config: Config) {}\n/// <reference types="node" />\n';

@@ -3,8 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Bm25, mrrAt, pairedBootstrap, recallAt, seededRandom } from '../../server/src/train/metrics';
 
-const close = (actual: number, expected: number, eps = 1e-9): void =>
-  assert.ok(Math.abs(actual - expected) <= eps, `expected ${expected}, got ${actual}`);
+const close = (actual: number, expected: number, eps = 1e-9): void => assert.ok(Math.abs(actual - expected) <= eps, `expected ${expected}, got ${actual}`);
 
 test('MRR@k and recall@k on hand-computed ranks', () => {
   const ranks = [1, 2, Infinity, 5, 11];

@@ -58,7 +58,13 @@ test('TypeScript: JSDoc becomes the doc (tags dropped, inline links unwrapped), 
   assert.equal(doc, 'Finds a user by their email address, ignoring case.\nReturns the user record or undefined when nobody has that address.');
   assert.equal(
     code,
-    ['  @memoize()', '  findByEmail(email: string): User | undefined {', '    const key = email.trim().toLowerCase();', '    return this.users.get(key);', '  }'].join('\n'),
+    [
+      '  @memoize()',
+      '  findByEmail(email: string): User | undefined {',
+      '    const key = email.trim().toLowerCase();',
+      '    return this.users.get(key);',
+      '  }',
+    ].join('\n'),
   );
   // a plain // comment is not documentation in JS/TS
   assert.equal(docOf(chunkOf('src/store.ts', TS, 'UserStore.size')), null);
@@ -130,7 +136,10 @@ func ParseDuration(s string) (Duration, error) {
 
 test('Go: the // comment group is the doc; compiler directives stay in the code; the leading name is dropped from the query', () => {
   const { doc, code } = docAndCode('timeutil/parse.go', GO, 'ParseDuration');
-  assert.equal(doc, 'ParseDuration parses a duration string such as "300ms" or "1h45m".\nA duration string is a sequence of decimal numbers with unit suffixes.');
+  assert.equal(
+    doc,
+    'ParseDuration parses a duration string such as "300ms" or "1h45m".\nA duration string is a sequence of decimal numbers with unit suffixes.',
+  );
   assert.ok(code.startsWith('//go:noinline\nfunc ParseDuration(s string) (Duration, error) {'), code);
   assert.doesNotMatch(code, /parses a duration/);
   const [pair] = minePairs(chunker.chunk('timeutil/parse.go', GO), 'go-timeutil');
@@ -400,7 +409,15 @@ test('dedupe keeps one copy of a function shipped as .ts, .js, .mjs, .cjs and .d
 });
 
 test('dedupe drops overloads sharing one doc and identical code under different docs', () => {
-  const base: Pair = { query: 'Adds an item to the cart.', code: 'void add(Item i) {\n  items.add(i);\n}', language: 'java', source: 's', path: 'Cart.java', symbol: 'Cart.add', startLine: 3 };
+  const base: Pair = {
+    query: 'Adds an item to the cart.',
+    code: 'void add(Item i) {\n  items.add(i);\n}',
+    language: 'java',
+    source: 's',
+    path: 'Cart.java',
+    symbol: 'Cart.add',
+    startLine: 3,
+  };
   const pairs: Pair[] = [
     base,
     { ...base, code: 'void add(Item i, int n) {\n  for (int k = 0; k < n; k++) items.add(i);\n}', startLine: 9 },
@@ -414,11 +431,31 @@ test('dedupe drops overloads sharing one doc and identical code under different 
 });
 
 test('dedupe keeps one pair per query by default: a copy-pasted doc has no single right answer', () => {
-  const a: Pair = { query: 'Value of an element at the given indices.', code: 'get(i) {\n  return this.data[i];\n}', language: 'typescript', source: 's', path: 't.ts', symbol: 'Tensor.get', startLine: 1 };
+  const a: Pair = {
+    query: 'Value of an element at the given indices.',
+    code: 'get(i) {\n  return this.data[i];\n}',
+    language: 'typescript',
+    source: 's',
+    path: 't.ts',
+    symbol: 'Tensor.get',
+    startLine: 1,
+  };
   const b: Pair = { ...a, code: 'set(i, v) {\n  this.data[i] = v;\n}', symbol: 'Tensor.set', startLine: 5 };
-  const c: Pair = { ...a, query: 'value of an element, at the given indices', code: 'at(i) {\n  return this.data.at(i);\n}', symbol: 'Tensor.at', startLine: 9 };
-  assert.deepEqual(dedupePairs([a, b, c]).map((p) => p.symbol), ['Tensor.get']);
-  assert.deepEqual(dedupePairs([a, b, c], { maxPerQuery: 2 }).map((p) => p.symbol), ['Tensor.get', 'Tensor.set']);
+  const c: Pair = {
+    ...a,
+    query: 'value of an element, at the given indices',
+    code: 'at(i) {\n  return this.data.at(i);\n}',
+    symbol: 'Tensor.at',
+    startLine: 9,
+  };
+  assert.deepEqual(
+    dedupePairs([a, b, c]).map((p) => p.symbol),
+    ['Tensor.get'],
+  );
+  assert.deepEqual(
+    dedupePairs([a, b, c], { maxPerQuery: 2 }).map((p) => p.symbol),
+    ['Tensor.get', 'Tensor.set'],
+  );
 });
 
 // ---------------------------------------------------------------------------------------------------------
@@ -429,7 +466,15 @@ function syntheticPairs(): Pair[] {
   const add = (language: string, source: string, files: number, perFile: number): void => {
     for (let f = 0; f < files; f++) {
       for (let i = 0; i < perFile; i++) {
-        out.push({ query: `q ${source} ${f} ${i}`, code: `c ${source} ${f} ${i}`, language, source, path: `src/${source}/f${f}.x`, symbol: `s${i}`, startLine: i * 10 + 1 });
+        out.push({
+          query: `q ${source} ${f} ${i}`,
+          code: `c ${source} ${f} ${i}`,
+          language,
+          source,
+          path: `src/${source}/f${f}.x`,
+          symbol: `s${i}`,
+          startLine: i * 10 + 1,
+        });
       }
     }
   };
@@ -458,9 +503,22 @@ test('splitBySource never puts one source on both sides, is deterministic, and h
   const trainSrc = sourcesOf(a.train);
   for (const s of sourcesOf(a.test)) assert.ok(!trainSrc.has(s), `${s} is on both sides`);
   assert.deepEqual(splitBySource(pairs, 0.15, 42), a, 'same seed, same split');
-  assert.deepEqual(splitBySource([...pairs].reverse(), 0.15, 42).test.map((p) => p.query).sort(), a.test.map((p) => p.query).sort(), 'input order does not matter');
-  const other = [1, 2, 3, 4, 5].map((seed) => splitBySource(pairs, 0.15, seed).test.map((p) => p.source).join());
-  assert.ok(other.some((t) => t !== a.test.map((p) => p.source).join()), 'the seed changes the split');
+  assert.deepEqual(
+    splitBySource([...pairs].reverse(), 0.15, 42)
+      .test.map((p) => p.query)
+      .sort(),
+    a.test.map((p) => p.query).sort(),
+    'input order does not matter',
+  );
+  const other = [1, 2, 3, 4, 5].map((seed) =>
+    splitBySource(pairs, 0.15, seed)
+      .test.map((p) => p.source)
+      .join(),
+  );
+  assert.ok(
+    other.some((t) => t !== a.test.map((p) => p.source).join()),
+    'the seed changes the split',
+  );
   for (const lang of ['python', 'go', 'c', 'rust']) {
     const total = pairs.filter((p) => p.language === lang).length;
     const held = a.test.filter((p) => p.language === lang).length;
@@ -474,7 +532,9 @@ test('splitBySource never puts one source on both sides, is deterministic, and h
 });
 
 test('splitByFile holds out about the share, whole files at a time, deterministically', () => {
-  const pairs = syntheticPairs().filter((p) => p.source === 'maven-only' || p.language === 'go').map((p) => ({ ...p, source: '/home/me/project' }));
+  const pairs = syntheticPairs()
+    .filter((p) => p.source === 'maven-only' || p.language === 'go')
+    .map((p) => ({ ...p, source: '/home/me/project' }));
   const a = splitByFile(pairs, 0.2, 7);
   const trainFiles = new Set(a.train.map((p) => `${p.source}:${p.path}`));
   for (const p of a.test) assert.ok(!trainFiles.has(`${p.source}:${p.path}`), `${p.path} is on both sides`);

@@ -31,9 +31,23 @@ function sourceFiles(dir: string, ext: RegExp, out: string[] = []): string[] {
 const SOURCES: [string, string, RegExp][] = [
   ['transformers', join(repo, 'node_modules/@huggingface/transformers/src'), /\.js$/],
   ['onnx-proto', join(repo, 'node_modules/onnx-proto/dist'), /\.js$/],
-  ...['email', 'asyncio', 'logging', 'importlib', 'multiprocessing', 'json', 'http', 'xml', 'unittest', 'concurrent', 'urllib', 'sqlite3', 'tomllib', 'zoneinfo', 'ctypes'].map(
-    (d): [string, string, RegExp] => [`py:${d}`, join(PY, d), /\.py$/],
-  ),
+  ...[
+    'email',
+    'asyncio',
+    'logging',
+    'importlib',
+    'multiprocessing',
+    'json',
+    'http',
+    'xml',
+    'unittest',
+    'concurrent',
+    'urllib',
+    'sqlite3',
+    'tomllib',
+    'zoneinfo',
+    'ctypes',
+  ].map((d): [string, string, RegExp] => [`py:${d}`, join(PY, d), /\.py$/]),
 ];
 
 let pairs: Pair[];
@@ -73,7 +87,10 @@ describe('training on real pairs', () => {
     const t = Date.now();
     const model = train({ pairs: trainSet, heldOut: testSet, tokenizer: tok, dim: 64, epochs: 4, batchSize: 256, seed: 3, onProgress: (p) => log.push(p) });
     const ms = Date.now() - t;
-    for (const p of log) console.log(`# epoch ${p.epoch}: loss ${p.loss.toFixed(3)} held-out loss ${p.heldOutLoss?.toFixed(3)} MRR@10 ${p.heldOutMrr?.toFixed(3)} (${p.pairsPerSecond.toFixed(0)} pairs/s)`);
+    for (const p of log)
+      console.log(
+        `# epoch ${p.epoch}: loss ${p.loss.toFixed(3)} held-out loss ${p.heldOutLoss?.toFixed(3)} MRR@10 ${p.heldOutMrr?.toFixed(3)} (${p.pairsPerSecond.toFixed(0)} pairs/s)`,
+      );
     console.log(`# ${trainSet.length} pairs × 4 epochs in ${ms} ms`);
     const [init, first, ...rest] = log;
     const last = rest[rest.length - 1]!;

@@ -120,6 +120,7 @@ function describeError(e: unknown): { code: string; message: string } {
 
 /** A path on one line: control characters (a newline in a file name) would break line-based output. */
 function printable(path: string): string {
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
   return /[\u0000-\u001f\u007f]/.test(path) ? JSON.stringify(path) : path;
 }
 
@@ -134,7 +135,9 @@ async function uniqueRoots(v: Values): Promise<string[]> {
 function warnIncomplete(codebases: Codebase[]): void {
   for (const c of codebases) {
     if (c.incomplete) {
-      process.stderr.write(`semcode: warning: index incomplete for ${codebaseLabel(c)} (a run did not finish): run ${rebuildCommand(c).replace(/ --rebuild$/, '')}\n`);
+      process.stderr.write(
+        `semcode: warning: index incomplete for ${codebaseLabel(c)} (a run did not finish): run ${rebuildCommand(c).replace(/ --rebuild$/, '')}\n`,
+      );
     }
   }
 }
@@ -210,7 +213,9 @@ async function indexCommand(v: Values, rest: string[], open: () => Promise<Engin
   const out = { ...summary, backend: embedder?.backend, database: engine.db.kind, location: engine.db.location };
   if (v.json) process.stdout.write(`${JSON.stringify(out)}\n`);
   else {
-    const skipped = Object.entries(summary.skipped).filter(([, n]) => n > 0).map(([r, n]) => `${r} ${n}`);
+    const skipped = Object.entries(summary.skipped)
+      .filter(([, n]) => n > 0)
+      .map(([r, n]) => `${r} ${n}`);
     process.stdout.write(
       `indexed ${summary.roots.join(', ')}\n` +
         `  files ${summary.files} (changed ${summary.changedFiles}, unchanged ${summary.unchangedFiles}, deleted ${summary.deletedFiles})\n` +
@@ -233,7 +238,10 @@ async function searchCommand(v: Values, rest: string[], open: () => Promise<Engi
     } catch (e) {
       throw new SemcodeError('io_error', `cannot read queries from ${v.queries}: ${errorMessage(e)}`);
     }
-    queries = text.split(/\r?\n/).map((q) => q.trim()).filter(Boolean);
+    queries = text
+      .split(/\r?\n/)
+      .map((q) => q.trim())
+      .filter(Boolean);
   } else {
     if (!rest.length) throw new UsageError('search needs a QUERY (or --queries FILE)');
     queries = [rest.join(' ')];
@@ -326,11 +334,16 @@ async function statusCommand(v: Values, rest: string[], open: () => Promise<Engi
   else {
     const lines = [
       `database ${out.database} ${out.location}`,
-      `backend  ${backend}${embedsWith && embedsWith !== backend ? ` (vectors computed by ${embedsWith})` : ''}; ${Object.entries(backends).map(([b, s]) => `${b}: ${s}`).join(', ')}`,
+      `backend  ${backend}${embedsWith && embedsWith !== backend ? ` (vectors computed by ${embedsWith})` : ''}; ${Object.entries(backends)
+        .map(([b, s]) => `${b}: ${s}`)
+        .join(', ')}`,
     ];
     if (!codebases.length) lines.push('no codebases indexed');
     for (const c of codebases) {
-      lines.push(`${c.name}  ${c.root ?? '(no folder on this machine)'}`, `  model ${c.modelVersion ? `${c.modelVersion} (fine-tuned) ` : ''}${c.modelId} (dim ${c.dimension}), files ${c.files}, chunks ${c.chunks}, hnsw ${c.hnsw ? 'built' : 'not built'}, indexed ${c.indexedAt ?? 'never'}`);
+      lines.push(
+        `${c.name}  ${c.root ?? '(no folder on this machine)'}`,
+        `  model ${c.modelVersion ? `${c.modelVersion} (fine-tuned) ` : ''}${c.modelId} (dim ${c.dimension}), files ${c.files}, chunks ${c.chunks}, hnsw ${c.hnsw ? 'built' : 'not built'}, indexed ${c.indexedAt ?? 'never'}`,
+      );
       if (c.incomplete) lines.push(`  index incomplete: a run did not finish; run ${rebuildCommand(c, {}).replace(/ --rebuild$/, '')}`);
     }
     process.stdout.write(`${lines.join('\n')}\n`);
@@ -348,7 +361,8 @@ function nonNegativeInt(name: string, s: string | undefined, dflt: number): numb
 async function trainCommand(v: Values, rest: string[], open: () => Promise<Engine>): Promise<number> {
   if (rest.length) throw new UsageError(`train takes no positional arguments: ${rest.join(' ')}`);
   if (!v.root?.length && v.codebase === undefined) requireRoots(v);
-  if ((v.root?.length ?? 0) > 1 && (await distinctRoots(v.root!)).roots.length !== 1) throw new UsageError('train takes exactly one --root (each codebase gets its own model)');
+  if ((v.root?.length ?? 0) > 1 && (await distinctRoots(v.root!)).roots.length !== 1)
+    throw new UsageError('train takes exactly one --root (each codebase gets its own model)');
   const { FINETUNE_DEFAULTS, finetune } = await import('../train/finetune');
   const seed = nonNegativeInt('--seed', v.seed, FINETUNE_DEFAULTS.seed);
   const epochs = positiveInt('--epochs', v.epochs, FINETUNE_DEFAULTS.epochs);
@@ -372,7 +386,9 @@ async function trainCommand(v: Values, rest: string[], open: () => Promise<Engin
   }
   if (v.json) {
     const { reindex, ...rest } = r;
-    process.stdout.write(`${JSON.stringify({ ...rest, reindexed: reindex ? { chunks: reindex.chunks, embedded: reindex.embedded, seconds: reindex.seconds } : null })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ ...rest, reindexed: reindex ? { chunks: reindex.chunks, embedded: reindex.embedded, seconds: reindex.seconds } : null })}\n`,
+    );
     return 0;
   }
   const f = (x: number) => x.toFixed(4);

@@ -30,6 +30,7 @@ export async function probeBackends(): Promise<Record<Backend, BackendStatus>> {
   if (nativeErr) report.cpu = { status: 'unavailable', reason: `onnxruntime-node native binary failed to load: ${nativeErr}` };
   else {
     try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on use: the native binary may not load
       await probeWith(require('onnxruntime-node') as OrtWeb, {});
       report.cpu = { status: 'available' };
     } catch (e) {

@@ -17,12 +17,13 @@ export function nativeLoadError(): string | null {
   if (!nativeChecked) {
     nativeChecked = true;
     try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- loading the native binary is the check
       require('onnxruntime-node');
     } catch (e) {
       nativeError = e;
     }
   }
-  return nativeError === undefined ? null : errorMessage(nativeError).split('\n')[0];
+  return nativeError === undefined ? null : errorMessage(nativeError).split('\n')[0]!;
 }
 
 interface TfTensor {
@@ -52,14 +53,18 @@ export async function cpuRunner(model: ResolvedModel): Promise<OrtRunner> {
   tf.env.logLevel = tf.LogLevel.ERROR;
   let pipe: { tokenizer: unknown; model: unknown; dispose(): Promise<void> };
   try {
-    pipe = (await tf.pipeline('feature-extraction', hub ? model.id : model.dir, {
+    pipe = await tf.pipeline('feature-extraction', hub ? model.id : model.dir, {
       dtype: dtype as 'fp32',
       device: 'cpu',
       local_files_only: !hub,
-    })) as unknown as typeof pipe;
+    });
   } catch (e) {
     if (hub) {
-      throw new SemcodeError('model_not_found', `could not load hub model ${model.id} (is the machine offline? pass --model DIR for a local model): ${errorMessage(e)}`, { cause: e });
+      throw new SemcodeError(
+        'model_not_found',
+        `could not load hub model ${model.id} (is the machine offline? pass --model DIR for a local model): ${errorMessage(e)}`,
+        { cause: e },
+      );
     }
     throw corruptOrFailed(e, onnxFile, `loading model ${model.dir} failed`);
   }

@@ -101,7 +101,7 @@ export async function loadEngine(init: EngineInit): Promise<Engine> {
       modelId: model.id,
       modelDir: model.dir,
       modelHash: await hashModelFiles(model.dir),
-      dimension: probe.length,
+      dimension: probe!.length, // a Runner returns one vector per text
       backend: runner.backend,
       dtype: runner.dtype,
     };
@@ -110,18 +110,23 @@ export async function loadEngine(init: EngineInit): Promise<Engine> {
       info,
       async embed(texts, batchSize) {
         // Similar lengths share a batch so less of each batch is padding; results go back in input order.
-        const order = texts.map((_, i) => i).sort((a, b) => texts[a].length - texts[b].length || a - b);
+        const order = texts.map((_, i) => i).sort((a, b) => texts[a]!.length - texts[b]!.length || a - b);
         const vectors = new Array<Float32Array>(texts.length);
         let batches = 0;
         for (let s = 0; s < order.length; s += batchSize) {
           const idx = order.slice(s, s + batchSize);
-          const vs = await runValidated(runner, idx.map((i) => texts[i]), what);
+          const vs = await runValidated(
+            runner,
+            idx.map((i) => texts[i]!),
+            what,
+          );
           batches++;
           for (const [k, i] of idx.entries()) {
-            if (vs[k].length !== info.dimension) {
-              throw new SemcodeError('model_output', `${what} changed dimension from ${info.dimension} to ${vs[k].length}`);
+            const v = vs[k]!; // a Runner returns one vector per text
+            if (v.length !== info.dimension) {
+              throw new SemcodeError('model_output', `${what} changed dimension from ${info.dimension} to ${v.length}`);
             }
-            vectors[i] = vs[k];
+            vectors[i] = v;
           }
         }
         return { vectors, batches };

@@ -27,10 +27,7 @@ export interface WireError {
   message: string;
 }
 export type ToWorker =
-  | { type: 'init'; init: EngineInit }
-  | { type: 'embed'; id: number; texts: string[]; batchSize: number }
-  | { type: 'probe' }
-  | { type: 'close' };
+  { type: 'init'; init: EngineInit } | { type: 'embed'; id: number; texts: string[]; batchSize: number } | { type: 'probe' } | { type: 'close' };
 export type FromWorker =
   | { type: 'ready'; info: EmbedderInfo }
   | { type: 'initError'; error: WireError }
@@ -64,7 +61,10 @@ function serve(port: NonNullable<typeof parentPort>): void {
           try {
             if (!engine) throw new SemcodeError('inference_failed', 'embedding worker has no model loaded');
             const { vectors, batches } = await engine.embed(m.texts, m.batchSize);
-            send({ type: 'result', id: m.id, vectors, batches }, vectors.map((v) => v.buffer as ArrayBuffer));
+            send(
+              { type: 'result', id: m.id, vectors, batches },
+              vectors.map((v) => v.buffer as ArrayBuffer),
+            );
           } catch (e) {
             send({ type: 'error', id: m.id, error: toWire(e) });
           }

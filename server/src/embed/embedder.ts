@@ -7,7 +7,17 @@ import { existsSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { SemcodeError, errorMessage } from '../errors';
-import { BACKENDS, loadEngine, type Backend, type BackendStatus, type EmbedderInfo, type Engine, type FromWorker, type ToWorker, type WireError } from './embedWorker';
+import {
+  BACKENDS,
+  loadEngine,
+  type Backend,
+  type BackendStatus,
+  type EmbedderInfo,
+  type Engine,
+  type FromWorker,
+  type ToWorker,
+  type WireError,
+} from './embedWorker';
 import { resolveModel } from './modelResolve';
 
 export type { Backend, BackendStatus, EmbedBackend, EmbedderInfo } from './embedWorker';
@@ -146,10 +156,7 @@ class WorkerEmbedder {
     if (!this.dead) {
       // The worker must release its session and go idle before terminate(): terminating a worker inside an
       // onnxruntime-node run aborts the whole process. The timeout only covers a worker that is wedged.
-      await Promise.race([
-        this.request({ type: 'close' }, ['closed']).catch(() => undefined),
-        new Promise((r) => setTimeout(r, 60_000).unref()),
-      ]);
+      await Promise.race([this.request({ type: 'close' }, ['closed']).catch(() => undefined), new Promise((r) => setTimeout(r, 60_000).unref())]);
     }
     this.fail(new SemcodeError('inference_failed', 'the embedder is closed'));
     await this.worker.terminate();

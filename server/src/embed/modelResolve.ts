@@ -92,7 +92,10 @@ function fromSpec(spec: string, source: ModelSource): ResolvedModel {
   const abs = resolve(expandHome(spec));
   if (existsSync(abs)) {
     if (!statSync(abs).isDirectory()) {
-      throw new SemcodeError('model_not_found', `model path is not a folder: ${abs} (from ${SOURCE_LABEL[source]}); pass the folder holding config.json and onnx/`);
+      throw new SemcodeError(
+        'model_not_found',
+        `model path is not a folder: ${abs} (from ${SOURCE_LABEL[source]}); pass the folder holding config.json and onnx/`,
+      );
     }
     const real = realpathSync(abs);
     return { id: `path:${real}`, dir: real, source };

@@ -9,10 +9,12 @@ import type { OrtRunner, RawOutput, Runner } from './runnerTypes';
 /** Mean over unmasked tokens, then L2 normalisation; throws model_output on any shape or value surprise. */
 function pool(out: RawOutput, batch: number, what: string): Float32Array[] {
   const { data, dims, mask } = out;
-  if (dims.length !== 3 || dims[0] !== batch || dims[2] < 1 || dims[1] * batch !== mask.length) {
+  if (dims.length !== 3 || dims[0] !== batch || dims[2]! < 1 || dims[1]! * batch !== mask.length) {
     throw new SemcodeError('model_output', `${what} has shape [${dims.join(', ')}]; expected [batch=${batch}, seq, dim] (rank 3)`);
   }
-  const [, seq, dim] = dims;
+  // In range: the rank was checked above.
+  const seq = dims[1]!;
+  const dim = dims[2]!;
   const vectors: Float32Array[] = [];
   const acc = new Float64Array(dim);
   for (let i = 0; i < batch; i++) {
@@ -22,16 +24,19 @@ function pool(out: RawOutput, batch: number, what: string): Float32Array[] {
       if (Number(mask[i * seq + j]) === 0) continue;
       count++;
       const off = (i * seq + j) * dim;
-      for (let k = 0; k < dim; k++) acc[k] += data[off + k];
+      for (let k = 0; k < dim; k++) acc[k]! += data[off + k]!;
     }
     let norm = 0;
-    for (let k = 0; k < dim; k++) norm += (acc[k] / count) ** 2;
+    for (let k = 0; k < dim; k++) norm += (acc[k]! / count) ** 2;
     norm = Math.sqrt(norm);
     if (!count || !Number.isFinite(norm) || norm === 0) {
-      throw new SemcodeError('model_output', `${what} gave ${count ? (norm === 0 ? 'an all-zero' : 'a non-finite (NaN/Infinity)') : 'an empty'} vector; refusing to index it`);
+      throw new SemcodeError(
+        'model_output',
+        `${what} gave ${count ? (norm === 0 ? 'an all-zero' : 'a non-finite (NaN/Infinity)') : 'an empty'} vector; refusing to index it`,
+      );
     }
     const v = new Float32Array(dim);
-    for (let k = 0; k < dim; k++) v[k] = acc[k] / count / norm;
+    for (let k = 0; k < dim; k++) v[k] = acc[k]! / count / norm;
     vectors.push(v);
   }
   return vectors;

@@ -19,12 +19,14 @@ export async function staticRunner(model: ResolvedModel, config: Record<string, 
   const limit = maxTokens(config, readJson(join(model.dir, 'tokenizer_config.json'), false));
   // Loaded on use, like the runtimes: its ONNX reader costs ~30 ms to import. require, not import(): from
   // source the worker has only tsx's CommonJS hook.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- see above
   const { loadStaticTable } = require('./staticTable') as typeof import('./staticTable');
   const table = await loadStaticTable(model.dir, limit);
   return {
     backend: 'static-js',
     dtype: table.dtype,
+    // eslint-disable-next-line @typescript-eslint/require-await -- async so that a throw from embed() is a rejection, as from the other runners
     embed: async (texts) => texts.map((t) => table.embed(t)),
-    dispose: async () => undefined,
+    dispose: () => Promise.resolve(),
   };
 }

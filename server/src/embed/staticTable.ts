@@ -44,7 +44,8 @@ function graphDifference(f: ExportedFolder, pooling: Pooling, dtype: TableDtype)
   const list = <T>(name: string, a: T[] | null | undefined, b: T[] | null | undefined, m: Parameters<typeof encoded>[0], key: (x: T) => string) => {
     const [x, y] = [a ?? [], b ?? []];
     if (x.length !== y.length) return `${x.length} ${name} where the exporter writes ${y.length}`;
-    for (let i = 0; i < x.length; i++) if (!encoded(m, x[i]).equals(encoded(m, y[i]))) return `${name} ${i} (${key(x[i]!)}) differs from the exporter's (${key(y[i]!)})`;
+    for (let i = 0; i < x.length; i++)
+      if (!encoded(m, x[i]).equals(encoded(m, y[i]))) return `${name} ${i} (${key(x[i]!)}) differs from the exporter's (${key(y[i]!)})`;
     return null;
   };
   const tables = new Set(['embeddings', 'row_scales']);
@@ -81,7 +82,7 @@ export async function loadStaticTable(dir: string, maxLength: number | null): Pr
   }
   if (s.table_dtype !== f.dtype) throw corrupt(`config.json declares a ${s.table_dtype} table but onnx/model.onnx holds ${f.dtype}`);
   if (f.config.vocab_size !== undefined && f.config.vocab_size !== f.vocabSize) {
-    throw corrupt(`config.json vocab_size ${String(f.config.vocab_size)} but the table has ${f.vocabSize} rows`);
+    throw corrupt(`config.json vocab_size ${JSON.stringify(f.config.vocab_size)} but the table has ${f.vocabSize} rows`);
   }
   // The JS tokenizer implements exactly the tokenizer.json CodeTokenizer writes; a hand-edited normalizer,
   // pre-tokenizer or template would make transformers.js tokenize differently.
@@ -111,7 +112,10 @@ export async function loadStaticTable(dir: string, maxLength: number | null): Pr
       let ss = 0;
       for (let k = 0; k < v.length; k++) ss += v[k]! * v[k]!;
       if (!(Math.abs(ss - 1) < 1e-3)) {
-        throw new SemcodeError('model_output', `static model ${dir} gave ${ss === 0 ? 'an all-zero' : 'a non-finite (NaN/Infinity)'} vector; refusing to index it`);
+        throw new SemcodeError(
+          'model_output',
+          `static model ${dir} gave ${ss === 0 ? 'an all-zero' : 'a non-finite (NaN/Infinity)'} vector; refusing to index it`,
+        );
       }
       return v;
     },

@@ -17,6 +17,7 @@ let ortWeb: OrtWeb | undefined;
 
 export function loadOrtWeb(): OrtWeb {
   if (!ortWeb) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on use, like onnxruntime-node
     const ort = require('onnxruntime-web') as OrtWeb;
     // Point at the .wasm files shipped in the package, so the runtime never looks anywhere else.
     ort.env.wasm.wasmPaths = dirname(require.resolve('onnxruntime-web')) + sep;
@@ -36,7 +37,10 @@ function tokenName(v: unknown): string | undefined {
 
 export async function wasmRunner(model: ResolvedModel): Promise<OrtRunner> {
   if (model.source === 'hub') {
-    throw new SemcodeError('inference_failed', `wasm backend needs a local model folder; ${model.id} is a hub id (use --backend cpu, or download the model and pass --model DIR)`);
+    throw new SemcodeError(
+      'inference_failed',
+      `wasm backend needs a local model folder; ${model.id} is a hub id (use --backend cpu, or download the model and pass --model DIR)`,
+    );
   }
   const { dtype, file: onnxFile } = pickDtype(model.dir);
   const config = readJson(join(model.dir, 'config.json'), true);
@@ -70,9 +74,16 @@ export async function wasmRunner(model: ResolvedModel): Promise<OrtRunner> {
   const unknown = session.inputNames.filter((n) => !known.has(n));
   if (unknown.length || !session.inputNames.includes('input_ids')) {
     await session.release();
-    throw new SemcodeError('model_corrupt', `model ${onnxFile} has inputs [${session.inputNames.join(', ')}]; expected input_ids, attention_mask[, token_type_ids]`);
+    throw new SemcodeError(
+      'model_corrupt',
+      `model ${onnxFile} has inputs [${session.inputNames.join(', ')}]; expected input_ids, attention_mask[, token_type_ids]`,
+    );
   }
   const outName = ['last_hidden_state', 'token_embeddings'].find((n) => session.outputNames.includes(n)) ?? session.outputNames[0];
+  if (outName === undefined) {
+    await session.release();
+    throw new SemcodeError('model_corrupt', `model ${onnxFile} has no outputs`);
+  }
 
   return {
     backend: 'wasm',
@@ -89,14 +100,15 @@ export async function wasmRunner(model: ResolvedModel): Promise<OrtRunner> {
         const n = Math.min(seq, e.ids.length);
         const off = i * seq + (padLeft ? seq - n : 0);
         for (let j = 0; j < n; j++) {
-          ids[off + j] = BigInt(e.ids[j]);
+          ids[off + j] = BigInt(e.ids[j]!);
           mask[off + j] = 1n;
           types[off + j] = BigInt(e.token_type_ids?.[j] ?? 0);
         }
       });
       const all: Record<string, BigInt64Array> = { input_ids: ids, attention_mask: mask, token_type_ids: types };
       const feeds: Record<string, InstanceType<OrtWeb['Tensor']>> = {};
-      for (const name of session.inputNames) feeds[name] = new ort.Tensor('int64', all[name], [b, seq]);
+      // Every input name is a key of `all` (checked at load).
+      for (const name of session.inputNames) feeds[name] = new ort.Tensor('int64', all[name]!, [b, seq]);
       const out = (await session.run(feeds))[outName];
       if (!out) throw new SemcodeError('model_output', `model ${onnxFile} returned no ${outName}`);
       if (out.type !== 'float32') throw new SemcodeError('model_output', `model output has type ${out.type}; expected float32`);

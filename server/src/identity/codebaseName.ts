@@ -37,8 +37,8 @@ export function checkCodebaseName(name: string): string {
 export function normalizeRemote(url: string): string | null {
   const u = url.trim();
   if (!u) return null;
-  let host = '';
-  let path = '';
+  let host: string;
+  let path: string;
   const scp = /^(?:[^@/]+@)?([^:/]+):(?!\/\/)(.+)$/.exec(u);
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(u)) {
     try {
@@ -55,7 +55,10 @@ export function normalizeRemote(url: string): string | null {
   } else {
     return localRemoteName(u);
   }
-  path = path.replace(/\/+$/, '').replace(/\.git$/, '').replace(/^\/+/, '');
+  path = path
+    .replace(/\/+$/, '')
+    .replace(/\.git$/, '')
+    .replace(/^\/+/, '');
   if (!host || !path) return null;
   return `${host.toLowerCase()}/${path}`;
 }

@@ -83,7 +83,7 @@ function emitRange(out: Chunk[], relPath: string, language: string, piece: Piece
 function emitLongLine(out: Chunk[], relPath: string, language: string, piece: Piece, i: number): void {
   const line = piece.lines[i]!;
   const row = piece.rows[i]!;
-  for (let a = 0; a < line.length; ) {
+  for (let a = 0; a < line.length;) {
     let b = Math.min(line.length, a + MAX_CHUNK_CHARS);
     // never split a surrogate pair
     if (b < line.length && /[\uDC00-\uDFFF]/.test(line[b]!)) b--;

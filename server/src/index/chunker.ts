@@ -26,14 +26,7 @@
 import type { Chunk } from '../chunk';
 import { emitWindows } from './chunkWindows';
 import { loadParsers } from './grammarLoader';
-import {
-  GRAMMAR_FILES,
-  LANGUAGE_SPECS,
-  headerLanguage,
-  isCodeLanguage,
-  languageForPath,
-  type CodeLanguage,
-} from './languages';
+import { GRAMMAR_FILES, LANGUAGE_SPECS, headerLanguage, isCodeLanguage, languageForPath, type CodeLanguage } from './languages';
 import { type Piece, SourceText } from './sourceText';
 import { namedChildren } from './symbolDefs';
 import { Extractor } from './symbolExtractor';

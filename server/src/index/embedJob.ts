@@ -140,7 +140,10 @@ function checkJob(job: EmbedJob, model: JobModel): void {
   }
   for (const f of job.files) {
     if (f.inputs.length !== f.chunks.length || f.inputHashes.length !== f.chunks.length) {
-      throw new SemcodeError('usage', `embed job for codebase ${job.codebaseId}: ${f.path} has ${f.chunks.length} chunks but ${f.inputs.length} inputs and ${f.inputHashes.length} hashes`);
+      throw new SemcodeError(
+        'usage',
+        `embed job for codebase ${job.codebaseId}: ${f.path} has ${f.chunks.length} chunks but ${f.inputs.length} inputs and ${f.inputHashes.length} hashes`,
+      );
     }
   }
 }

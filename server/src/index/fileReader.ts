@@ -18,9 +18,7 @@ const openAsync = promisify(open);
 const fstatAsync = promisify(fstat);
 const closeAsync = promisify(close);
 const readAsync = (fd: number, buf: Buffer, offset: number, length: number, position: number) =>
-  new Promise<number>((resolve, reject) =>
-    read(fd, buf, offset, length, position, (err, n) => (err ? reject(err) : resolve(n))),
-  );
+  new Promise<number>((resolve, reject) => read(fd, buf, offset, length, position, (err, n) => (err ? reject(err) : resolve(n))));
 // Non-streaming decode is stateless, so one decoder serves every file; it drops a leading BOM itself.
 const utf8 = new TextDecoder('utf-8', { fatal: false, ignoreBOM: false });
 

@@ -8,7 +8,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 // require() rather than `import {}`: a bundler resolving an import statement picks the package's ESM build,
 // which relies on import.meta and breaks inside a CommonJS bundle (esbuild.mjs keeps it external today).
-const TreeSitter: typeof import('web-tree-sitter') = require('web-tree-sitter');
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- see above
+const TreeSitter = require('web-tree-sitter') as typeof import('web-tree-sitter');
 import { GRAMMAR_FILES, type CodeLanguage } from './languages';
 
 const { Language, Parser } = TreeSitter;
@@ -38,10 +39,8 @@ function initRuntime(): Promise<void> {
     // Bundled builds ship tree-sitter.wasm next to the bundle; from source it is in the package folder.
     locateFile(name: string, scriptDirectory: string): string {
       return (
-        firstExisting([
-          () => path.join(__dirname, name),
-          () => path.join(path.dirname(require.resolve('web-tree-sitter/tree-sitter.wasm')), name),
-        ]) ?? path.join(scriptDirectory, name)
+        firstExisting([() => path.join(__dirname, name), () => path.join(path.dirname(require.resolve('web-tree-sitter/tree-sitter.wasm')), name)]) ??
+        path.join(scriptDirectory, name)
       );
     },
   }).catch((err: unknown) => {
@@ -54,10 +53,7 @@ function initRuntime(): Promise<void> {
 function resolveGrammarDir(grammarDir: string | undefined): string {
   if (grammarDir) return grammarDir;
   const probe = GRAMMAR_FILES.typescript;
-  const found = firstExisting([
-    () => path.join(__dirname, 'grammars', probe),
-    () => require.resolve(`tree-sitter-wasms/out/${probe}`),
-  ]);
+  const found = firstExisting([() => path.join(__dirname, 'grammars', probe), () => require.resolve(`tree-sitter-wasms/out/${probe}`)]);
   if (!found) throw new Error(`tree-sitter grammars not found (looked in ${path.join(__dirname, 'grammars')} and tree-sitter-wasms/out)`);
   return path.dirname(found);
 }
@@ -86,7 +82,7 @@ export async function loadParsers(grammarDir: string | undefined): Promise<Map<C
     try {
       language = await loadLanguage(file);
     } catch (err) {
-      throw new Error(`cannot load the ${lang} grammar ${file}: ${err instanceof Error ? err.message : String(err)}`);
+      throw new Error(`cannot load the ${lang} grammar ${file}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
     parsers.set(lang, new Parser().setLanguage(language));
   }

@@ -165,8 +165,7 @@ export class IgnoreRules {
         dirRel === ''
           ? loadRules(null, abs, '', this.patterns, () => true).then((r) => ({ rules: r, sealed: false }))
           : this.dirRules(cut < 0 ? '' : dirRel.slice(0, cut)).then(async (parent) => {
-              const sealed =
-                parent.sealed || (!this.followExternalLinks && (await linksOut(await this.resolveRoot(), abs)));
+              const sealed = parent.sealed || (!this.followExternalLinks && (await linksOut(await this.resolveRoot(), abs)));
               const r = await loadRules(parent.rules, abs, dirRel, this.patterns, () => !sealed);
               return { rules: r, sealed };
             });
@@ -182,10 +181,6 @@ export class IgnoreRules {
 }
 
 /** One-shot form of `IgnoreRules.ignores`. */
-export async function isIgnored(
-  root: string,
-  relPath: string,
-  opts: { isDir?: boolean; ignorePatterns?: string[] } = {},
-): Promise<boolean> {
+export async function isIgnored(root: string, relPath: string, opts: { isDir?: boolean; ignorePatterns?: string[] } = {}): Promise<boolean> {
   return new IgnoreRules(root, opts).ignores(relPath, opts.isDir ?? false);
 }

@@ -113,7 +113,8 @@ export function rebuildCommand(where: string | Pick<Codebase, 'name' | 'root'>, 
   const args = ['semcode', 'index', '--root', root === null ? 'DIR' : shellWord(root)];
   if (root === null && typeof where !== 'string') args.push('--codebase', shellWord(where.name));
   if (hint.db?.kind === 'postgres') args.push('--db', shellWord(hint.db.location));
-  else if (hint.db && hint.db.location !== 'memory' && resolve(hint.db.location) !== resolve(defaultDbDir())) args.push('--db-dir', shellWord(hint.db.location));
+  else if (hint.db && hint.db.location !== 'memory' && resolve(hint.db.location) !== resolve(defaultDbDir()))
+    args.push('--db-dir', shellWord(hint.db.location));
   if (hint.modelId && hint.modelId !== 'default') args.push('--model', shellWord(hint.modelId.startsWith('path:') ? hint.modelId.slice(5) : hint.modelId));
   args.push('--rebuild');
   return args.join(' ');
@@ -184,10 +185,14 @@ export class Indexer {
     const ctx: JobContext = { store: this.store, model: this.model, embedBatch: Math.max(1, opts.embedBatch ?? 64) };
     try {
       // In this process: the gate holds a job not yet started (the one in flight finishes).
-      const queue = new LocalQueue<EmbedJob, EmbedJobResult>(async (job) => {
-        await checkpoint(opts);
-        return handleEmbedJob(job, ctx);
-      }, 2, 2);
+      const queue = new LocalQueue<EmbedJob, EmbedJobResult>(
+        async (job) => {
+          await checkpoint(opts);
+          return handleEmbedJob(job, ctx);
+        },
+        2,
+        2,
+      );
       queue.onResult((result) => jobDone(run, result));
       for (const [rootIndex, root] of opts.roots.entries()) {
         const planned = await this.plan(run, root, queue);

@@ -25,6 +25,8 @@ export function isCodeLanguage(lang: string): lang is CodeLanguage {
   return Object.prototype.hasOwnProperty.call(GRAMMAR_FILES, lang);
 }
 
+// Grouped by hand (one language family a line), so Prettier leaves these tables as they are.
+// prettier-ignore
 const EXTENSIONS: Record<string, string> = {
   ts: 'typescript', mts: 'typescript', cts: 'typescript',
   tsx: 'tsx',
@@ -47,12 +49,14 @@ const EXTENSIONS: Record<string, string> = {
   m: 'objective-c', mm: 'objective-cpp', zig: 'zig', nim: 'nim', pl: 'perl', pm: 'perl', tf: 'terraform', cmake: 'cmake',
 };
 
+// prettier-ignore
 const FILE_NAMES: Record<string, string> = {
   dockerfile: 'dockerfile', makefile: 'makefile', gnumakefile: 'makefile', 'cmakelists.txt': 'cmake',
   gemfile: 'ruby', rakefile: 'ruby', jenkinsfile: 'groovy',
 };
 
 // Content that is never worth embedding even if the walker's NUL sniff lets it through.
+// prettier-ignore
 const BINARY_EXTENSIONS = new Set([
   'png', 'jpg', 'jpeg', 'gif', 'bmp', 'ico', 'icns', 'webp', 'avif', 'tif', 'tiff', 'psd',
   'mp3', 'mp4', 'm4a', 'wav', 'ogg', 'flac', 'mov', 'avi', 'mkv', 'webm',
@@ -77,7 +81,8 @@ export function languageForPath(relPath: string): string | null {
   return EXTENSIONS[ext] ?? 'text';
 }
 
-const CPP_HEADER_HINT = /^\s*(?:template\s*<|namespace\s+\w+\s*\{|class\s+\w+[^;]*\{|(?:public|private|protected)\s*:)|\bstd::|#include\s*<(?:string|vector|memory|map|iostream|cstdint|cstddef)>/m;
+const CPP_HEADER_HINT =
+  /^\s*(?:template\s*<|namespace\s+\w+\s*\{|class\s+\w+[^;]*\{|(?:public|private|protected)\s*:)|\bstd::|#include\s*<(?:string|vector|memory|map|iostream|cstdint|cstddef)>/m;
 
 /** .h files are shared by C and C++; parse them as C++ when the content shows C++-only syntax. */
 export function headerLanguage(text: string): 'c' | 'cpp' {

@@ -29,7 +29,7 @@ export function namedChildren(node: Node): Node[] {
 /** `linalg::Matrix<T>::at` → `linalg.Matrix.at` */
 function cleanName(raw: string): string {
   let s = raw.replace(/\s+/g, '');
-  for (let prev = ''; prev !== s; ) {
+  for (let prev = ''; prev !== s;) {
     prev = s;
     s = s.replace(/<[^<>]*>/g, '').replace(/\[[^[\]]*\]/g, '');
   }
@@ -73,7 +73,7 @@ export function resolve(node: Node, spec: LanguageSpec): Resolved {
     if (!spec.transparent.has(type)) return null;
   }
   if (spec.transparent.has(type)) {
-    const name = spec.qualifying.has(type) ? node.childForFieldName('name')?.text ?? null : null;
+    const name = spec.qualifying.has(type) ? (node.childForFieldName('name')?.text ?? null) : null;
     return { transparent: node, name: name === null ? null : cleanName(name) };
   }
   const kind = spec.symbols[type];

@@ -245,9 +245,7 @@ export class Walker {
     // second copy of files already walked, and following it could multiply or never end.
     const visited = new Set<string>([sub?.real ?? realRoot]);
     const stack: Frame[] = [
-      sub
-        ? await this.frame(sub.parentRules, sub.abs, sub.real, sub.rel, rootEntries)
-        : await this.frame(null, realRoot, realRoot, '', rootEntries),
+      sub ? await this.frame(sub.parentRules, sub.abs, sub.real, sub.rel, rootEntries) : await this.frame(null, realRoot, realRoot, '', rootEntries),
     ];
 
     while (stack.length > 0) {
@@ -340,13 +338,7 @@ export class Walker {
     return { kind, real };
   }
 
-  private async frame(
-    parent: Ignore | null,
-    abs: string,
-    real: string,
-    rel: string,
-    entries: Dirent[],
-  ): Promise<Frame> {
+  private async frame(parent: Ignore | null, abs: string, real: string, rel: string, entries: Dirent[]): Promise<Frame> {
     entries.sort(byCodeUnit);
     const names = new Set(entries.map((e) => e.name));
     const rules = await loadRules(parent, abs, rel, this.ignorePatterns, (n) => names.has(n));
@@ -365,6 +357,7 @@ export class Walker {
   private skip(reason: SkipReason, e?: unknown): null {
     if (e !== undefined) {
       const code = fsCode(e);
+      // eslint-disable-next-line @typescript-eslint/only-throw-error -- the caught error, passed on as it is (`!== undefined` narrowed it to {})
       if (code === undefined || code === 'EMFILE' || code === 'ENFILE') throw e;
     }
     this.stats.skipped[reason]++;
@@ -373,10 +366,7 @@ export class Walker {
 }
 
 /** Relative paths of every file the walker would yield, with the stats. Reads every file (binary sniffing). */
-export async function listIndexableFiles(
-  root: string,
-  opts?: WalkOptions,
-): Promise<{ files: string[]; stats: WalkStats }> {
+export async function listIndexableFiles(root: string, opts?: WalkOptions): Promise<{ files: string[]; stats: WalkStats }> {
   const walker = new Walker(opts);
   const files: string[] = [];
   for await (const f of walker.walk(root)) files.push(f.relPath);

@@ -84,7 +84,10 @@ export class LocalQueue<J, R = void> implements JobQueue<J, R> {
     if (!this.running && (this.failure || !this.waiting.length)) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
-      for (const w of waiters) (this.failure ? w.reject(this.failure.error) : w.resolve());
+      for (const w of waiters) {
+        if (this.failure) w.reject(this.failure.error);
+        else w.resolve();
+      }
     }
   }
 }

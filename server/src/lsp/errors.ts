@@ -3,17 +3,13 @@ import { ErrorCodes, LSPErrorCodes, ResponseError } from 'vscode-languageserver/
 import { SemcodeError, errorMessage } from '../errors';
 
 export function toResponseError(e: unknown): ResponseError<void> {
-  if (e instanceof ResponseError) return e;
+  if (e instanceof ResponseError) return e as ResponseError<void>;
   if (e instanceof SemcodeError) return new ResponseError(LSPErrorCodes.RequestFailed, e.message);
   return new ResponseError(ErrorCodes.InternalError, `internal error: ${errorMessage(e)}`);
 }
 
 /** Wraps a request handler: a thrown error is returned as a ResponseError and logged. */
-export function guarded<P extends unknown[], R>(
-  name: string,
-  log: (msg: string) => void,
-  fn: (...args: P) => Promise<R>,
-): (...args: P) => Promise<R> {
+export function guarded<P extends unknown[], R>(name: string, log: (msg: string) => void, fn: (...args: P) => Promise<R>): (...args: P) => Promise<R> {
   return async (...args: P) => {
     try {
       return await fn(...args);

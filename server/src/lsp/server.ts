@@ -117,11 +117,7 @@ async function askRebuild(reason: string): Promise<void> {
   if (asking || declined === (settings.model ?? '')) return;
   asking = true;
   try {
-    const pick = await connection.window.showWarningMessage(
-      `The model changed: rebuild the index? (${reason})`,
-      { title: 'Rebuild' },
-      { title: 'Not now' },
-    );
+    const pick = await connection.window.showWarningMessage(`The model changed: rebuild the index? (${reason})`, { title: 'Rebuild' }, { title: 'Not now' });
     if (pick?.title === 'Rebuild') await rebuild().catch(() => {});
     else {
       declined = settings.model ?? '';
@@ -168,7 +164,9 @@ async function applySettings(raw: unknown): Promise<void> {
     lockRetry.stop();
     await index.stop();
     await engines.reopen(modelChanged ? { ...next, model: engines.settings.model } : next);
-    log(`settings changed: ${change.codebases && !change.database && !change.backend ? 'a folder\'s codebase name' : 'database or backend'}; reopening the index`);
+    log(
+      `settings changed: ${change.codebases && !change.database && !change.backend ? "a folder's codebase name" : 'database or backend'}; reopening the index`,
+    );
     index.full(roots).catch(() => {});
   } else if (change.walk) {
     log('settings changed: ignore patterns or size limit; walking the workspace again');
@@ -181,7 +179,7 @@ async function applySettings(raw: unknown): Promise<void> {
   log('settings applied');
 }
 
-async function pullSettings(): Promise<unknown | undefined> {
+async function pullSettings(): Promise<unknown> {
   if (!caps.workspace?.configuration) return undefined;
   try {
     const section: unknown = await connection.workspace.getConfiguration('semcode');
@@ -230,7 +228,11 @@ connection.onInitialize((params) => {
   };
 });
 
-connection.onInitialized(async () => {
+// A notification handler's promise is not awaited by the connection: a rejection goes to the process's
+// unhandledRejection log below, as it did when this handler was async.
+connection.onInitialized(() => void initialized());
+
+async function initialized(): Promise<void> {
   try {
     if (caps.workspace?.workspaceFolders) watchFolders();
     if (caps.workspace?.didChangeWatchedFiles?.dynamicRegistration) {
@@ -251,7 +253,7 @@ connection.onInitialized(async () => {
   }
   if (roots.length) index.full(roots).catch(() => {});
   else status.set({ health: 'warning', quiescent: true, message: 'no workspace folder open' });
-});
+}
 
 // One settings change at a time: each may close and reopen the engine.
 let settingsChain: Promise<void> = Promise.resolve();
@@ -303,11 +305,13 @@ function watchFolders(): void {
       roots = [...roots.filter((r) => !removed.has(r)), ...added];
       router.reset();
       // A new folder may name its own codebase: the names are read again before it is indexed.
-      settingsChain = settingsChain.then(async () => {
-        const names = normalizeSettings(await withCodebaseNames({})).settings.codebases;
-        if (diffSettings(settings, { ...settings, codebases: names }).codebases) await applySettings({ ...settings, codebases: names });
-        else if (added.length) index.full(added).catch(() => {});
-      }).catch((e: unknown) => logError(`reading folder settings failed: ${errorMessage(e)}`));
+      settingsChain = settingsChain
+        .then(async () => {
+          const names = normalizeSettings(await withCodebaseNames({})).settings.codebases;
+          if (diffSettings(settings, { ...settings, codebases: names }).codebases) await applySettings({ ...settings, codebases: names });
+          else if (added.length) index.full(added).catch(() => {});
+        })
+        .catch((e: unknown) => logError(`reading folder settings failed: ${errorMessage(e)}`));
     }),
   );
 }
@@ -318,11 +322,19 @@ function watchFolders(): void {
 // Each request's params are checked (params.ts) before anything opens the engine.
 connection.onRequest(
   searchRequest,
-  guarded('semcode/search', logError, validated(searchParams, async (params) => searchWorkspace(await engines.get(), roots, params, index.busy))),
+  guarded(
+    'semcode/search',
+    logError,
+    validated(searchParams, async (params) => searchWorkspace(await engines.get(), roots, params, index.busy)),
+  ),
 );
 
 connection.onWorkspaceSymbol(
-  guarded('workspace/symbol', logError, validated(workspaceSymbolParams, async (params) => workspaceSymbols(await engines.get(), roots, params.query))),
+  guarded(
+    'workspace/symbol',
+    logError,
+    validated(workspaceSymbolParams, async (params) => workspaceSymbols(await engines.get(), roots, params.query)),
+  ),
 );
 
 connection.onHover(
@@ -333,7 +345,10 @@ connection.onHover(
   ),
 );
 
-connection.onRequest(reindexRequest, guarded('semcode/reindex', logError, () => index.full(roots)));
+connection.onRequest(
+  reindexRequest,
+  guarded('semcode/reindex', logError, () => index.full(roots)),
+);
 connection.onRequest(rebuildRequest, guarded('semcode/rebuild', logError, rebuild));
 connection.onRequest(pauseRequest, () => {
   index.pause();

@@ -24,7 +24,7 @@ export function normalizeSettings(raw: unknown): NormalizedSettings {
   out.databaseUrl = str(r.databaseUrl);
   out.databaseDir = str(r.databaseDir);
   if (r.ignore !== undefined && r.ignore !== null) {
-    if (Array.isArray(r.ignore) && r.ignore.every((p) => typeof p === 'string')) out.ignore = (r.ignore as string[]).filter((p) => p.trim());
+    if (Array.isArray(r.ignore) && r.ignore.every((p) => typeof p === 'string')) out.ignore = r.ignore.filter((p) => p.trim());
     else warnings.push('semcode.ignore must be a list of patterns; ignored');
   }
   if (r.maxFileSize !== undefined && r.maxFileSize !== null && r.maxFileSize !== 0) {

@@ -55,11 +55,17 @@ export async function workspaceSymbols(engine: Engine, roots: readonly string[],
   const given = new Map(indexed.map((c) => [c.codebase.name, c.root]));
   const [byName, byMeaning] = await Promise.all([
     engine.session((s) => Promise.all(indexed.map(async (c) => (await symbolsByName(s, c.codebase, q, NAME_LIMIT)).map((m) => ({ ...m, root: c.root }))))),
-    engine.searchCodebases(indexed.map((c) => c.codebase), q, { k: SEMANTIC_K, mode: 'vector' }).catch((e: unknown) => {
-      // A query without a word (only punctuation) matches no name and means nothing: no symbols.
-      if (isSemcodeError(e, 'empty_query')) return null;
-      throw e;
-    }),
+    engine
+      .searchCodebases(
+        indexed.map((c) => c.codebase),
+        q,
+        { k: SEMANTIC_K, mode: 'vector' },
+      )
+      .catch((e: unknown) => {
+        // A query without a word (only punctuation) matches no name and means nothing: no symbols.
+        if (isSemcodeError(e, 'empty_query')) return null;
+        throw e;
+      }),
   ]);
   if (!byMeaning) return [];
   const names = byName.flat().sort((a, b) => a.rank - b.rank || (a.symbol?.length ?? 0) - (b.symbol?.length ?? 0));

@@ -222,10 +222,16 @@ export function onnxModel(model: StaticModel, opts: GraphOptions = {}): Uint8Arr
     // [batch, vocab] count table, gather it back per position. O(batch·vocab + batch·seq); comparing all
     // position pairs (Equal + MatMul) gives the same numbers but is O(batch·seq²) and measured no faster.
     const batch = op('Slice', [op('Shape', ['input_ids']), ints('zero_1', [0]), ints('one_1', [1])]);
-    const zeros = op('ConstantOfShape', [op('Concat', [batch, ints('vocab_1', [V])], [int('axis', 0)])], [
-      { name: 'value', type: ATTR.TENSOR, t: { dims: [1], dataType: T.FLOAT, floatData: [0] } },
-    ]);
-    const counts = op('ScatterElements', [zeros, 'input_ids', mask], [int('axis', 1), { name: 'reduction', type: ATTR.STRING, s: new TextEncoder().encode('add') }]);
+    const zeros = op(
+      'ConstantOfShape',
+      [op('Concat', [batch, ints('vocab_1', [V])], [int('axis', 0)])],
+      [{ name: 'value', type: ATTR.TENSOR, t: { dims: [1], dataType: T.FLOAT, floatData: [0] } }],
+    );
+    const counts = op(
+      'ScatterElements',
+      [zeros, 'input_ids', mask],
+      [int('axis', 1), { name: 'reduction', type: ATTR.STRING, s: new TextEncoder().encode('add') }],
+    );
     // Padding positions (mask 0) may count 0: clamp to 1 so the factor stays finite; they are masked anyway.
     const tf = op('Max', [op('GatherElements', [counts, 'input_ids'], [int('axis', 1)]), floats('one', [1], [])]);
     const factor = op('Div', [op('Add', [op('Log', [tf]), 'one']), tf]);
@@ -297,7 +303,11 @@ export interface ExportedFolder {
   /** tokenizer.json and tokenizer_config.json as parsed */
   tokenizerJson: unknown;
   tokenizerConfig: unknown;
-  config: { hidden_size?: unknown; vocab_size?: unknown; semcode?: { kind?: unknown; pooling?: unknown; table_dtype?: unknown } & Record<string, unknown> } & Record<string, unknown>;
+  config: {
+    hidden_size?: unknown;
+    vocab_size?: unknown;
+    semcode?: { kind?: unknown; pooling?: unknown; table_dtype?: unknown } & Record<string, unknown>;
+  } & Record<string, unknown>;
   graph: onnx.IGraphProto;
   dtype: TableDtype;
   vocabSize: number;
@@ -323,7 +333,8 @@ export async function readExported(dir: string): Promise<ExportedFolder> {
   const emb = find('embeddings');
   if (!emb?.dims || emb.dims.length !== 2 || !emb.rawData) throw new Error(`${file} has no embeddings table`);
   const [V, d] = emb.dims.map(Number) as [number, number];
-  if (V !== tokenizer.size || d !== config.hidden_size) throw new Error(`${file}: table ${V} × ${d} does not match the tokenizer (${tokenizer.size}) and hidden_size (${String(config.hidden_size)})`);
+  if (V !== tokenizer.size || d !== config.hidden_size)
+    throw new Error(`${file}: table ${V} × ${d} does not match the tokenizer (${tokenizer.size}) and hidden_size (${String(config.hidden_size)})`);
   const raw = emb.rawData;
   const copy = (bytes: Uint8Array, want: number, what: string) => {
     if (bytes.length !== want) throw new Error(`${file}: ${what} has ${bytes.length} bytes; a ${V} × ${d} table needs ${want}`);

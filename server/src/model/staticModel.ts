@@ -123,7 +123,7 @@ export class StaticModel {
       counts[id] = 0;
       const f = poolFactor(tf, this.pooling) * (weights ? weights[id]! : 1);
       const off = id * dim;
-      for (let k = 0; k < dim; k++) acc[k] += f * table[off + k]!;
+      for (let k = 0; k < dim; k++) acc[k]! += f * table[off + k]!;
     }
     let norm = 0;
     for (let k = 0; k < dim; k++) norm += acc[k]! * acc[k]!;

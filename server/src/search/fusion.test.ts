@@ -7,17 +7,34 @@ const close = (a: number[], b: number[]) => a.length === b.length && a.every((x,
 const TEXT = { text: 0.2, name: 0 };
 
 test('the best text match gains exactly the text weight, the others in proportion to their BM25', () => {
-  const fused = fuseScores([{ cos: 0.5, text: 8, name: 0 }, { cos: 0.5, text: 2, name: 0 }, { cos: 0.5, text: 0, name: 0 }], TEXT);
+  const fused = fuseScores(
+    [
+      { cos: 0.5, text: 8, name: 0 },
+      { cos: 0.5, text: 2, name: 0 },
+      { cos: 0.5, text: 0, name: 0 },
+    ],
+    TEXT,
+  );
   assert.ok(close(fused, [0.7, 0.55, 0.5]), String(fused));
 });
 
 test('without word evidence the fused scores are the cosines', () => {
-  const cands = [{ cos: 0.9, text: 0, name: 0 }, { cos: 0.3, text: 0, name: 0 }, { cos: -0.1, text: 0, name: 0 }];
+  const cands = [
+    { cos: 0.9, text: 0, name: 0 },
+    { cos: 0.3, text: 0, name: 0 },
+    { cos: -0.1, text: 0, name: 0 },
+  ];
   assert.ok(close(fuseScores(cands, { text: 0.2, name: 0.6 }), [0.9, 0.3, -0.1]));
 });
 
 test('the name match adds its weight times the match', () => {
-  const fused = fuseScores([{ cos: 0.5, text: 0, name: 1 }, { cos: 0.5, text: 0, name: 0.5 }], { text: 0.2, name: 0.6 });
+  const fused = fuseScores(
+    [
+      { cos: 0.5, text: 0, name: 1 },
+      { cos: 0.5, text: 0, name: 0.5 },
+    ],
+    { text: 0.2, name: 0.6 },
+  );
   assert.ok(close(fused, [1.1, 0.8]), String(fused));
 });
 
@@ -26,12 +43,35 @@ test('a word match breaks a near-tie in cosine but does not overturn a clear sem
     const s = fuseScores(cands, TEXT);
     return cands.map((_, i) => i).sort((a, b) => s[b]! - s[a]!);
   };
-  assert.deepEqual(order([{ cos: 0.62, text: 0, name: 0 }, { cos: 0.6, text: 5, name: 0 }]), [1, 0]);
-  assert.deepEqual(order([{ cos: 0.9, text: 0, name: 0 }, { cos: 0.6, text: 50, name: 0 }]), [0, 1]);
+  assert.deepEqual(
+    order([
+      { cos: 0.62, text: 0, name: 0 },
+      { cos: 0.6, text: 5, name: 0 },
+    ]),
+    [1, 0],
+  );
+  assert.deepEqual(
+    order([
+      { cos: 0.9, text: 0, name: 0 },
+      { cos: 0.6, text: 50, name: 0 },
+    ]),
+    [0, 1],
+  );
 });
 
 test('weights 0 are the model alone', () => {
-  assert.ok(close(fuseScores([{ cos: 0.4, text: 9, name: 1 }, { cos: 0.5, text: 0, name: 0 }], { text: 0, name: 0 }), [0.4, 0.5]));
+  assert.ok(
+    close(
+      fuseScores(
+        [
+          { cos: 0.4, text: 9, name: 1 },
+          { cos: 0.5, text: 0, name: 0 },
+        ],
+        { text: 0, name: 0 },
+      ),
+      [0.4, 0.5],
+    ),
+  );
 });
 
 const words = (q: string, idf: Record<string, number> = {}) => queryTerms(q).map((word) => ({ word, idf: idf[word] ?? 1 }));

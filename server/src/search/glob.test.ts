@@ -66,7 +66,7 @@ test('every glob either becomes a regular expression PostgreSQL accepts or is a 
     seed = (seed + 0x6d2b79f5) | 0;
     let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return (((t ^ (t >>> 14)) >>> 0) / 2 ** 32) * n | 0;
+    return ((((t ^ (t >>> 14)) >>> 0) / 2 ** 32) * n) | 0;
   };
   const globs = Array.from({ length: 1000 }, () => Array.from({ length: 1 + rand(8) }, () => alphabet[rand(alphabet.length)]!).join(''));
   const translated: { glob: string; re: string }[] = [];

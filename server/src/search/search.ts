@@ -231,7 +231,10 @@ function toHit(cb: Codebase, r: ScoredChunk): SearchHit {
  */
 export function snippetOf(content: string): string {
   for (const line of content.split(/\r\n|\n|\r/)) {
-    const t = line.trim().replace(/^(\/\*+|\*+|\/\/+|#+)\s*/, '').replace(/\s*\*+\/$/, '');
+    const t = line
+      .trim()
+      .replace(/^(\/\*+|\*+|\/\/+|#+)\s*/, '')
+      .replace(/\s*\*+\/$/, '');
     if (/^@[\w.]+(\(.*\))?$/.test(t)) continue;
     if (/[A-Za-z0-9]/.test(t)) return t.length > 160 ? `${t.slice(0, 157)}...` : t;
   }

@@ -101,12 +101,7 @@ export class Codebases {
   }
 
   async setModel(codebaseId: number, modelId: string, modelHash: string, dimension: number): Promise<void> {
-    await this.db.query('UPDATE codebases SET model_id = $2, model_hash = $3, dimension = $4 WHERE id = $1', [
-      codebaseId,
-      modelId,
-      modelHash,
-      dimension,
-    ]);
+    await this.db.query('UPDATE codebases SET model_id = $2, model_hash = $3, dimension = $4 WHERE id = $1', [codebaseId, modelId, modelHash, dimension]);
   }
 
   /** Names the fine-tuned version the codebase's index uses (null: a stock model). */

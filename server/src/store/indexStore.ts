@@ -1,17 +1,7 @@
 import { hostname } from 'node:os';
 import type { Chunk } from '../chunk';
 import { SemcodeError } from '../errors';
-import {
-  type FileWrite,
-  allChunks,
-  deleteFiles,
-  ensureHnsw,
-  fileHashes,
-  fileHashesUnder,
-  hnswIndexName,
-  refreshTermStats,
-  replaceFiles,
-} from './chunks';
+import { type FileWrite, allChunks, deleteFiles, ensureHnsw, fileHashes, fileHashesUnder, hnswIndexName, refreshTermStats, replaceFiles } from './chunks';
 import { type Codebase, Codebases, type RootedCodebase, codebaseLabel } from './codebases';
 import { CODEBASE_WRITER_LOCK, type Db, type Lease } from './db';
 import { cacheEmbeddings, cachedEmbeddings } from './embeddingCache';

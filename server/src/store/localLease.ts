@@ -15,10 +15,12 @@ export class LocalLeases {
     let released = false;
     return {
       lease: {
-        release: async () => {
-          if (released) return;
-          released = true;
-          this.held.delete(k);
+        release: () => {
+          if (!released) {
+            released = true;
+            this.held.delete(k);
+          }
+          return Promise.resolve();
         },
       },
     };

@@ -240,7 +240,11 @@ async function backfillBm25(tx: Queryable): Promise<void> {
     await tx.query(
       `UPDATE chunks c SET tsv = u.t::tsvector, bm25 = u.v::sparsevec, symbol_words = u.s::tsvector
          FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS u(id, t, v, s) WHERE c.id = u.id`,
-      [r.rows.map((x) => x.id), ...transpose(r.rows.map((x) => stemStoredTerms(tsvectorPositions(x.tsv), Number(x.n_tokens)))), r.rows.map((x) => symbolWords(x.symbol))],
+      [
+        r.rows.map((x) => x.id),
+        ...transpose(r.rows.map((x) => stemStoredTerms(tsvectorPositions(x.tsv), Number(x.n_tokens)))),
+        r.rows.map((x) => symbolWords(x.symbol)),
+      ],
     );
     last = r.rows[r.rows.length - 1]!.id;
   }

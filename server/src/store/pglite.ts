@@ -221,7 +221,6 @@ export class PgliteDb implements Db {
     return { user: r.rows[0]!.user };
   }
 
-
   async withSession<T>(principal: Principal, fn: (s: Session) => Promise<T>): Promise<T> {
     // Its one user owns everything, and a SET ROLE on the one connection would hold for every other caller too.
     if (principal.role !== undefined) {
@@ -274,8 +273,8 @@ export class PgliteDb implements Db {
 
   private readonly leases = new LocalLeases();
 
-  async tryLease(key: LeaseKey, label: string): Promise<LeaseResult> {
-    return this.leases.tryLease(key, label);
+  tryLease(key: LeaseKey, label: string): Promise<LeaseResult> {
+    return Promise.resolve(this.leases.tryLease(key, label));
   }
 
   /** A stopped database closes quietly: its failure was thrown where it happened. */

@@ -39,8 +39,9 @@ export class GuardedNodeFS extends NodeFS {
 
   override async init(pg: PGlite, opts: Parameters<NodeFS['init']>[1]): ReturnType<NodeFS['init']> {
     const { emscriptenOpts } = await super.init(pg, opts);
-    const printErr = emscriptenOpts.printErr;
-    const onAbort = emscriptenOpts.onAbort;
+    // PGlite types these hooks with @types/emscripten, which is not installed: their types, named here.
+    const printErr = emscriptenOpts.printErr as ((line: string) => void) | undefined;
+    const onAbort = emscriptenOpts.onAbort as ((what: unknown) => void) | undefined;
     return {
       emscriptenOpts: {
         ...emscriptenOpts,

@@ -18,8 +18,15 @@ test('a stored weight is BM25 term frequency saturation at the pivot length', ()
 
 test('vectors list dimensions in order, and a query word given twice adds its weights', () => {
   const [a, b] = [termDimension('get'), termDimension('user')];
-  const doc = chunkBm25Vector([['user', 1], ['get', 2]], BM25_PIVOT);
-  const [lo, hi] = a < b ? [`${a}:${Number(saturatedTf(2, BM25_PIVOT).toPrecision(7))}`, `${b}:1`] : [`${b}:1`, `${a}:${Number(saturatedTf(2, BM25_PIVOT).toPrecision(7))}`];
+  const doc = chunkBm25Vector(
+    [
+      ['user', 1],
+      ['get', 2],
+    ],
+    BM25_PIVOT,
+  );
+  const [lo, hi] =
+    a < b ? [`${a}:${Number(saturatedTf(2, BM25_PIVOT).toPrecision(7))}`, `${b}:1`] : [`${b}:1`, `${a}:${Number(saturatedTf(2, BM25_PIVOT).toPrecision(7))}`];
   assert.equal(doc, `{${lo},${hi}}/${SPARSE_DIM}`);
   assert.equal(queryBm25Vector(['get', 'get'], [1.5, 2]), `{${a}:3.5}/${SPARSE_DIM}`);
   assert.equal(queryBm25Vector([], []), `{}/${SPARSE_DIM}`);

@@ -19,7 +19,15 @@ export function factorTable(maxTf: number, pooling: Pooling): Float64Array {
  * Pooled, normalised vectors of bags `which[0..n)` into `out` [n × d]; unnormalised norms into `norms`.
  * Same arithmetic as StaticModel.embed (sum in float64, zero vector stays zero).
  */
-export function forward(model: StaticModel, bags: Bags, which: ArrayLike<number>, n: number, factors: Float64Array, out: Float64Array, norms: Float64Array): void {
+export function forward(
+  model: StaticModel,
+  bags: Bags,
+  which: ArrayLike<number>,
+  n: number,
+  factors: Float64Array,
+  out: Float64Array,
+  norms: Float64Array,
+): void {
   const { table, dim: d, weights } = model;
   out.fill(0, 0, n * d);
   for (let r = 0; r < n; r++) {
@@ -29,14 +37,14 @@ export function forward(model: StaticModel, bags: Bags, which: ArrayLike<number>
       const id = bags.ids[e]!;
       const c = factors[bags.tf[e]!]! * (weights ? weights[id]! : 1);
       const off = id * d;
-      for (let k = 0; k < d; k++) out[o + k] += c * table[off + k]!;
+      for (let k = 0; k < d; k++) out[o + k]! += c * table[off + k]!;
     }
     let s = 0;
     for (let k = 0; k < d; k++) s += out[o + k]! * out[o + k]!;
     const norm = Math.sqrt(s);
     norms[r] = norm;
     const inv = norm > 0 ? 1 / norm : 0;
-    for (let k = 0; k < d; k++) out[o + k] *= inv;
+    for (let k = 0; k < d; k++) out[o + k]! *= inv;
   }
 }
 
@@ -60,7 +68,7 @@ function infoNce(s: Float64Array, n: number, g: Float64Array): number {
     const lse = max + Math.log(sum);
     loss += lse - s[i * n + i]!;
     for (let j = 0; j < n; j++) g[i * n + j] = Math.exp(s[i * n + j]! - lse) * scale;
-    g[i * n + i] -= scale;
+    g[i * n + i]! -= scale;
   }
   for (let j = 0; j < n; j++) {
     let max = -Infinity;
@@ -69,14 +77,23 @@ function infoNce(s: Float64Array, n: number, g: Float64Array): number {
     for (let i = 0; i < n; i++) sum += Math.exp(s[i * n + j]! - max);
     const lse = max + Math.log(sum);
     loss += lse - s[j * n + j]!;
-    for (let i = 0; i < n; i++) g[i * n + j] += Math.exp(s[i * n + j]! - lse) * scale;
-    g[j * n + j] -= scale;
+    for (let i = 0; i < n; i++) g[i * n + j]! += Math.exp(s[i * n + j]! - lse) * scale;
+    g[j * n + j]! -= scale;
   }
   return loss * scale;
 }
 
 /** Forward pass and loss of pairs `which[0..b)`: vectors into buf.q/buf.c, S into buf.s, dLoss/dS into buf.g. */
-export function batchLoss(model: StaticModel, qb: Bags, cb: Bags, which: ArrayLike<number>, b: number, factors: Float64Array, invTemp: number, buf: StepBuffers): number {
+export function batchLoss(
+  model: StaticModel,
+  qb: Bags,
+  cb: Bags,
+  which: ArrayLike<number>,
+  b: number,
+  factors: Float64Array,
+  invTemp: number,
+  buf: StepBuffers,
+): number {
   forward(model, qb, which, b, factors, buf.q, buf.qn);
   forward(model, cb, which, b, factors, buf.c, buf.cn);
   similarities(buf.q, buf.c, b, model.dim, invTemp, buf.s);
@@ -94,7 +111,17 @@ export function backward(buf: StepBuffers, b: number, d: number, invTemp: number
 }
 
 /** Through the normalisation (de/dv = (I − e eᵀ)/‖v‖), then into the gradient of every row of each bag. */
-export function scatter(buf: StepBuffers, qb: Bags, cb: Bags, which: Int32Array, b: number, d: number, factors: Float64Array, weights: Float32Array | undefined, opt: GradientSink): void {
+export function scatter(
+  buf: StepBuffers,
+  qb: Bags,
+  cb: Bags,
+  which: Int32Array,
+  b: number,
+  d: number,
+  factors: Float64Array,
+  weights: Float32Array | undefined,
+  opt: GradientSink,
+): void {
   const gradRow = buf.row;
   const grad = opt.grad;
   for (let side = 0; side < 2; side++) {
@@ -114,7 +141,7 @@ export function scatter(buf: StepBuffers, qb: Bags, cb: Bags, which: Int32Array,
         const coef = factors[bags.tf[x]!]! * (weights ? weights[id]! : 1);
         opt.touch(id);
         const off = id * d;
-        for (let k = 0; k < d; k++) grad[off + k] += coef * gradRow[k]!;
+        for (let k = 0; k < d; k++) grad[off + k]! += coef * gradRow[k]!;
       }
     }
   }

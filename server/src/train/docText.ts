@@ -13,7 +13,7 @@ const HTML_ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot
  * Javadoc inline tags); innermost first, since they nest (`{@return a {@link Entry}}`).
  */
 function inlineTags(s: string): string {
-  for (let prev = ''; prev !== s; ) {
+  for (let prev = ''; prev !== s;) {
     prev = s;
     s = s.replace(/\{@(\w+)\s*([^{}]*)\}/g, inlineTag);
   }
@@ -61,7 +61,8 @@ function htmlText(s: string): string {
 }
 
 /** Python docstring sections and fields (Google, NumPy, reST), doctests: where the summary is over. */
-const PY_SECTION = /^[ \t]*(?:(?:Args|Arguments|Parameters|Params|Keyword Args|Keyword Arguments|Other Parameters|Returns?|Yields?|Raises|Throws|Examples?|Notes?|Warnings?|See Also|References|Attributes|Methods|Todo)\s*:?[ \t]*$|:(?:param|type|returns?|rtype|raises?|arg|key|keyword|ivar|cvar|var|yields?|meta)\b|>>>|-{3,}[ \t]*$|={3,}[ \t]*$|\.\. \w+::)/m;
+const PY_SECTION =
+  /^[ \t]*(?:(?:Args|Arguments|Parameters|Params|Keyword Args|Keyword Arguments|Other Parameters|Returns?|Yields?|Raises|Throws|Examples?|Notes?|Warnings?|See Also|References|Attributes|Methods|Todo)\s*:?[ \t]*$|:(?:param|type|returns?|rtype|raises?|arg|key|keyword|ivar|cvar|var|yields?|meta)\b|>>>|-{3,}[ \t]*$|={3,}[ \t]*$|\.\. \w+::)/m;
 /** Block tags (JSDoc/Javadoc) and fields: the description ends at the first. */
 export const BLOCK_TAG = /^[ \t]*@[A-Za-z]/m;
 /** Markdown headings (`# Examples`, `# Safety`, `# Panics` in Rust docs) start the reference sections. */
@@ -78,7 +79,10 @@ export function cleanDoc(raw: string, flavor: Flavor): string {
   let s = raw.replace(/\r\n?/g, '\n');
   if (flavor === 'python') {
     s = cutAt(s, PY_SECTION);
-    s = s.replace(/:[\w:]+:`~?([^`]*)`/g, '$1').replace(/``([^`]*)``/g, '$1').replace(/`([^`]*)`/g, '$1');
+    s = s
+      .replace(/:[\w:]+:`~?([^`]*)`/g, '$1')
+      .replace(/``([^`]*)``/g, '$1')
+      .replace(/`([^`]*)`/g, '$1');
   } else {
     s = inlineTags(s);
     s = cutAt(s, BLOCK_TAG);

@@ -107,7 +107,13 @@ export function heldOutMetrics(ranks: number[]): HeldOutMetrics {
  * The 1-based rank of each query's target among all candidates under `model` (cosine of normalised
  * vectors; ties count against the target, so a model that cannot tell candidates apart ranks it last).
  */
-export function rankTargets(model: StaticModel, tokenizer: CodeTokenizer, candidates: readonly string[], queries: readonly string[], targets: readonly number[]): number[] {
+export function rankTargets(
+  model: StaticModel,
+  tokenizer: CodeTokenizer,
+  candidates: readonly string[],
+  queries: readonly string[],
+  targets: readonly number[],
+): number[] {
   const d = model.dim;
   const n = candidates.length;
   const c = new Float32Array(n * d);
@@ -200,20 +206,32 @@ export function codebasePairs(chunks: Chunk[], root: string): { pairs: Pair[]; c
 const codeInput = (p: Pair) => modelInput({ path: p.path, content: p.code });
 
 /** The model folder of a codebase's index, read as a trainable static model. */
-async function loadBase(cb: Codebase, db: Db): Promise<{ dir: string; model: StaticModel; tokenizer: CodeTokenizer; dtype: Awaited<ReturnType<typeof importModel>>['dtype'] }> {
+async function loadBase(
+  cb: Codebase,
+  db: Db,
+): Promise<{ dir: string; model: StaticModel; tokenizer: CodeTokenizer; dtype: Awaited<ReturnType<typeof importModel>>['dtype'] }> {
   const id = cb.modelId!;
   if (id !== 'default' && !id.startsWith('path:')) {
-    throw new SemcodeError('model_not_trainable', `cannot fine-tune ${id}: only Semcode static models in a local folder can be fine-tuned; index ${cb.root} with the shipped model to train it`);
+    throw new SemcodeError(
+      'model_not_trainable',
+      `cannot fine-tune ${id}: only Semcode static models in a local folder can be fine-tuned; index ${cb.root} with the shipped model to train it`,
+    );
   }
   const dir = recordedModelRef(id);
   let hash: string;
   try {
     hash = await hashModelFiles(dir);
   } catch (e) {
-    throw new SemcodeError('model_not_found', `the model of the index for ${cb.root} (${cb.modelId}) is not a local folder semcode can read: ${errorMessage(e)}`);
+    throw new SemcodeError(
+      'model_not_found',
+      `the model of the index for ${cb.root} (${cb.modelId}) is not a local folder semcode can read: ${errorMessage(e)}`,
+    );
   }
   if (hash !== cb.modelHash) {
-    throw new SemcodeError('model_mismatch', `the files of ${cb.modelId} changed since ${cb.root} was indexed; rebuild the index first: ${rebuildCommand(cb, { modelId: cb.modelId, db })}`);
+    throw new SemcodeError(
+      'model_mismatch',
+      `the files of ${cb.modelId} changed since ${cb.root} was indexed; rebuild the index first: ${rebuildCommand(cb, { modelId: cb.modelId, db })}`,
+    );
   }
   try {
     return { dir, ...(await importModel(dir)) };
@@ -305,7 +323,9 @@ export async function finetune(engine: FinetuneEngine, opts: FinetuneOptions): P
     const ranksBefore = rankTargets(base.model, base.tokenizer, candidates, queries, targets);
     const before = heldOutMetrics(ranksBefore);
     Object.assign(run, { mrrBefore: before.mrr10, r1Before: before.recall1, r10Before: before.recall10 });
-    log(`before: held-out MRR@10 ${before.mrr10.toFixed(4)}, recall@1 ${before.recall1.toFixed(4)}, recall@10 ${before.recall10.toFixed(4)} (${queries.length} queries × ${chunks.length} chunks)`);
+    log(
+      `before: held-out MRR@10 ${before.mrr10.toFixed(4)}, recall@1 ${before.recall1.toFixed(4)}, recall@10 ${before.recall10.toFixed(4)} (${queries.length} queries × ${chunks.length} chunks)`,
+    );
 
     const trainPairs: TrainPair[] = split.train.map((p) => ({ query: p.query, code: codeInput(p) }));
     const tuned =

@@ -35,15 +35,16 @@ export function parseHoldout(text: string): HoldoutProject[] {
     // The binary note is free text in parentheses; take it out before splitting columns.
     const note = /\(\s*binar(?:y|ies)\s*:\s*([^)]*)\)/i.exec(line);
     const cols = (note ? line.slice(0, note.index) : line).trim().split(/\s+/);
-    if (cols.length < 3 || !/^[^/\s]+\/[^/\s]+$/.test(cols[0])) {
+    if (cols.length < 3 || !/^[^/\s]+\/[^/\s]+$/.test(cols[0]!)) {
       throw new Error(`eval-holdout line ${i + 1}: expected 'owner/repo npm|- debian-source|-', got '${line}'`);
     }
+    // cols[0..2] exist (checked above); note[1] is a capture group that always takes part in a match.
     const dash = (s: string): string | null => (s === '-' ? null : s);
     out.push({
-      project: cols[0],
-      npm: dash(cols[1]),
-      debSource: dash(cols[2]),
-      debBinaries: note ? note[1].split(/[\s,]+/).filter(Boolean) : [],
+      project: cols[0]!,
+      npm: dash(cols[1]!),
+      debSource: dash(cols[2]!),
+      debBinaries: note ? note[1]!.split(/[\s,]+/).filter(Boolean) : [],
     });
   });
   return out;

@@ -144,7 +144,7 @@ export class Bm25 {
         const d = docs[i]!;
         const tf = tfs[i]!;
         if (acc[d] === 0) touched.push(d);
-        acc[d] += (idf * tf * (this.k1 + 1)) / (tf + this.norm[d]!);
+        acc[d]! += (idf * tf * (this.k1 + 1)) / (tf + this.norm[d]!);
       }
     }
     // top k with a min-heap keyed (score, -index): O(touched · log k)

@@ -23,7 +23,7 @@ function splitGroups(pairs: Pair[], groupOf: (p: Pair) => string, share: number,
   const byLang = new Map<string, Map<string, number>>();
   for (const p of pairs) {
     let m = byLang.get(p.language);
-    if (!m) byLang.set(p.language, (m = new Map()));
+    if (!m) byLang.set(p.language, (m = new Map<string, number>()));
     const g = groupOf(p);
     m.set(g, (m.get(g) ?? 0) + 1);
   }
@@ -49,7 +49,12 @@ function splitGroups(pairs: Pair[], groupOf: (p: Pair) => string, share: number,
     const target = share * total;
     let test = 0;
     let testN = 0;
-    for (const g of groups) if (testGroups.has(g)) (test += counts.get(g)!), testN++;
+    for (const g of groups) {
+      if (testGroups.has(g)) {
+        test += counts.get(g)!;
+        testN++;
+      }
+    }
     const open = groups.filter((g) => !testGroups.has(g) && !trainGroups.has(g));
     // g may go to test only if another group of this language stays out of it
     const canTake = (g: string): boolean => groups.some((h) => h !== g && !testGroups.has(h));

@@ -88,7 +88,17 @@ export const TRAIN_DEFAULTS = {
  * a model that cannot tell codes apart scores ~0, not 1.
  */
 export function evaluate(model: StaticModel, tokenizer: CodeTokenizer, pairs: readonly TrainPair[]): Evaluation {
-  return evaluateBags(model, encodeBags(pairs.map((p) => p.query), tokenizer), encodeBags(pairs.map((p) => p.code), tokenizer));
+  return evaluateBags(
+    model,
+    encodeBags(
+      pairs.map((p) => p.query),
+      tokenizer,
+    ),
+    encodeBags(
+      pairs.map((p) => p.code),
+      tokenizer,
+    ),
+  );
 }
 
 /** One line for a log: `epoch 2/4 step 36/72 loss 0.1173 held-out MRR@10 0.4643 loss 2.9222 1465 pairs/s 17.8 s`. */
@@ -147,8 +157,14 @@ export function train(opts: TrainOptions): StaticModel {
   const { epochs, batchSize, lr, temperature, seed } = settings(opts);
 
   const start = Date.now();
-  const qb = encodeBags(opts.pairs.map((p) => p.query), tokenizer);
-  const cb = encodeBags(opts.pairs.map((p) => p.code), tokenizer);
+  const qb = encodeBags(
+    opts.pairs.map((p) => p.query),
+    tokenizer,
+  );
+  const cb = encodeBags(
+    opts.pairs.map((p) => p.code),
+    tokenizer,
+  );
 
   const model = initialModel(opts, qb, cb, seed);
   const d = model.dim;
@@ -157,7 +173,16 @@ export function train(opts: TrainOptions): StaticModel {
   const invTemp = 1 / temperature;
 
   const held = opts.heldOut?.length
-    ? { q: encodeBags(opts.heldOut.map((p) => p.query), tokenizer), c: encodeBags(opts.heldOut.map((p) => p.code), tokenizer) }
+    ? {
+        q: encodeBags(
+          opts.heldOut.map((p) => p.query),
+          tokenizer,
+        ),
+        c: encodeBags(
+          opts.heldOut.map((p) => p.code),
+          tokenizer,
+        ),
+      }
     : undefined;
 
   const n = opts.pairs.length;

@@ -55,14 +55,22 @@ function inside(dir: string, parent: string): boolean {
 export function versionsDir(state: string = stateDir(), packageRoot: string | null = findPackageRoot()): string {
   const dir = join(resolve(state), 'models');
   if (packageRoot && inside(dir, join(packageRoot, 'models'))) {
-    throw new SemcodeError('usage', `fine-tuned models are never saved under ${join(packageRoot, 'models')} (the shipped model's folder); choose another state directory than ${state}`);
+    throw new SemcodeError(
+      'usage',
+      `fine-tuned models are never saved under ${join(packageRoot, 'models')} (the shipped model's folder); choose another state directory than ${state}`,
+    );
   }
   return dir;
 }
 
 /** A readable, collision-free folder prefix for a codebase: its base name and a hash of its root. */
 export function codebaseSlug(root: string): string {
-  const name = basename(root).toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[-.]+|-+$/g, '').slice(0, 40) || 'root';
+  const name =
+    basename(root)
+      .toLowerCase()
+      .replace(/[^a-z0-9._-]+/g, '-')
+      .replace(/^[-.]+|-+$/g, '')
+      .slice(0, 40) || 'root';
   return `${name}-${createHash('sha256').update(root).digest('hex').slice(0, 8)}`;
 }
 

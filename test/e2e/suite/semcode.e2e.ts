@@ -16,7 +16,7 @@ const PARAPHRASES = [
   { query: 'make a deep copy of a dictionary', path: 'gyp/pylib/gyp/simple_copy.py', symbol: 'deepcopy' },
   { query: 'bump the version number to the next release', path: 'semver/classes/semver.js', symbol: 'SemVer.inc' },
   { query: 'build the packet that asks to authenticate with a password', path: 'pg-protocol/src/serializer.ts', symbol: 'password' },
-];
+] as const;
 
 function show(items: SearchResultItem[]): string {
   return items.map((r) => `${r.path}:${r.startLine} ${r.symbol ?? '-'}`).join('; ') || 'no results';
@@ -99,7 +99,10 @@ describe('Semcode in a real VS Code', function () {
     // gt (semver/functions/gt.js) is one of a family of version comparisons: its neighbours by meaning are too.
     const uri = workspaceUri('semver/functions/gt.js');
     const doc = await vscode.workspace.openTextDocument(uri);
-    const line = doc.getText().split('\n').findIndex((l) => l.startsWith('const gt ='));
+    const line = doc
+      .getText()
+      .split('\n')
+      .findIndex((l) => l.startsWith('const gt ='));
     assert.ok(line >= 0, 'fixture changed: gt not found');
     const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', uri, new vscode.Position(line, 6));
     const text = hovers
@@ -107,11 +110,14 @@ describe('Semcode in a real VS Code', function () {
       .map((c) => (typeof c === 'string' ? c : c.value))
       .join('\n');
     assert.match(text, /Related code/, `no related code in the hover: ${text || 'no hover'}`);
-    const linked = [...text.matchAll(/\]\((file:[^)#]+)/g)].map((m) => relativePath(vscode.Uri.parse(m[1])));
+    const linked = [...text.matchAll(/\]\((file:[^)#]+)/g)].map((m) => relativePath(vscode.Uri.parse(m[1]!)));
     const family = ['lt', 'gte', 'lte', 'eq', 'neq', 'cmp', 'compare', 'rcompare', 'compare-loose', 'compare-build'].map((f) => `semver/functions/${f}.js`);
     assert.ok(linked.length, `the hover links to nothing: ${text}`);
     assert.ok(!linked.includes('semver/functions/gt.js'), `the hover relates gt to itself: ${text}`);
-    assert.ok(linked.some((p) => family.includes(p)), `no other version comparison among the related code: ${linked.join(', ')}`);
+    assert.ok(
+      linked.some((p) => family.includes(p)),
+      `no other version comparison among the related code: ${linked.join(', ')}`,
+    );
   });
 
   it('pauses and resumes indexing from its commands, answering searches while paused', async () => {
@@ -119,7 +125,10 @@ describe('Semcode in a real VS Code', function () {
     await vscode.commands.executeCommand('semcode.pause');
     await waitForStatus(api, (s) => s.paused === true, 'the status to say indexing is paused');
     const res = await api.search({ query: PARAPHRASES[0].query, k: 5 });
-    assert.ok(res.items.some((r) => r.symbol === PARAPHRASES[0].symbol), `no answer while paused: ${show(res.items)}`);
+    assert.ok(
+      res.items.some((r) => r.symbol === PARAPHRASES[0].symbol),
+      `no answer while paused: ${show(res.items)}`,
+    );
     await vscode.commands.executeCommand('semcode.resume');
     await waitForStatus(api, (s) => s.paused === false, 'the status to say indexing resumed');
   });
@@ -159,7 +168,10 @@ describe('Semcode in a real VS Code', function () {
     await saved;
     const p = await run;
     assert.equal(p.kind, 'paths', `a ${p.kind} run, not one over the changed file`);
-    assert.deepEqual(p.changed.map((u) => relativePath(vscode.Uri.parse(u))), ['semver/functions/inc.js']);
+    assert.deepEqual(
+      p.changed.map((u) => relativePath(vscode.Uri.parse(u))),
+      ['semver/functions/inc.js'],
+    );
     assert.equal(p.changedCount, 1);
     assert.equal(p.deletedCount, 0);
     await waitForStatus(api, indexed, 'the index to be up to date again');
