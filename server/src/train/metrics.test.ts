@@ -1,7 +1,7 @@
 // Retrieval metrics and the BM25 baseline: hand-computed values, determinism of the bootstrap.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Bm25, mrrAt, pairedBootstrap, recallAt, seededRandom } from '../../server/src/train/metrics';
+import { Bm25, mrrAt, pairedBootstrap, recallAt, seededRandom } from './metrics';
 
 const close = (actual: number, expected: number, eps = 1e-9): void => assert.ok(Math.abs(actual - expected) <= eps, `expected ${expected}, got ${actual}`);
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PgliteDb, describeError, sharedBuffersMb } from './pglite';
+import { PgliteDb, describeError, sharedBuffersMb } from '../server/src/store/pglite';
 
 test('PGlite’s buffer cache follows the database size in 64 MB steps, between 128 and 512 MB', () => {
   const dir = mkdtempSync(join(tmpdir(), 'semcode-buffers-'));
