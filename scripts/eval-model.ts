@@ -43,6 +43,7 @@ import { vectorLiteral } from '../server/src/store/indexStore';
 import { Bm25, mrrAt, pairedBootstrap, recallAt } from '../server/src/train/metrics';
 import { eachArg } from './args';
 import { byLanguage, readJsonl, shuffled } from './corpus/pairRows';
+import type { Pair } from '../server/src/train/pair';
 
 const REPO = path.resolve(__dirname, '..');
 const CLI = path.join(REPO, 'bin', 'semcode.js');
@@ -69,16 +70,8 @@ interface Args {
   json: string | null;
 }
 
-interface PairRow {
-  query: string;
-  code: string;
-  language: string;
-  source: string;
-  path: string;
-  symbol: string;
-  startLine: number;
-  split: 'train' | 'test';
-}
+/** A mined pair as pairs.jsonl stores it, with the split it belongs to. */
+type PairRow = Pair & { split: 'train' | 'test' };
 
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
 

@@ -28,6 +28,7 @@ import { CodeTokenizer } from '../server/src/model/tokenizer';
 import { train, formatProgress, TRAIN_DEFAULTS, type TrainPair } from '../server/src/train/trainer';
 import { eachArg } from './args';
 import { byLanguage, readJsonl, shuffled } from './corpus/pairRows';
+import type { Pair } from '../server/src/train/pair';
 
 interface Args {
   cache: string;
@@ -45,16 +46,8 @@ interface Args {
   batch: number | undefined;
 }
 
-interface Row {
-  query: string;
-  code: string;
-  language: string;
-  source: string;
-  path: string;
-  symbol: string;
-  startLine: number;
-  split: 'train' | 'test';
-}
+/** A mined pair as pairs.jsonl stores it, with the split it belongs to. */
+type Row = Pair & { split: 'train' | 'test' };
 
 function usage(msg: string): never {
   process.stderr.write(
