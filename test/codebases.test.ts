@@ -168,6 +168,30 @@ for (const backend of BACKENDS) {
       await closeAll();
     });
 
+    test('folders outside any repository with one folder name are told apart by their parents, not refused', async () => {
+      const a = makeProject(join(work.dir, 'plain', 'a', 'lib'));
+      const b = makeProject(join(work.dir, 'plain', 'b', 'lib'));
+      const c = makeProject(join(work.dir, 'plain', 'c', 'lib'));
+      const engine = await open('laptop-p');
+      const both = await engine.index({ roots: [a, b] });
+      assert.equal(both.roots.length, 2);
+      assert.deepEqual(
+        (await engine.status([a, b])).map((s) => s.name),
+        ['lib', 'b/lib'],
+      );
+      await engine.index({ roots: [c] });
+      assert.deepEqual(
+        (await engine.status([c])).map((s) => s.name),
+        ['c/lib'],
+      );
+      // the names stay with the folders
+      assert.deepEqual(
+        (await engine.status([b, a, c])).map((s) => s.name),
+        ['b/lib', 'lib', 'c/lib'],
+      );
+      await closeAll();
+    });
+
     test('an index from before named codebases is migrated in place: same codebase, nothing embedded again', async () => {
       const root = makeClone(join(work.dir, 'legacy', 'app'), 'git@github.com:acme/app.git');
       const engine = await Engine.open({ db: target, model });

@@ -7,7 +7,7 @@ import { existsSync, realpathSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { SemcodeError } from './errors';
-import { defaultCodebaseName } from './identity/codebaseName';
+import { derivedCodebaseName, folderName } from './identity/codebaseName';
 import { distinctRoots } from './index/roots';
 import { shellWord } from './index/indexer';
 import type { Codebases, RootedCodebase } from './store/codebases';
@@ -34,13 +34,33 @@ export async function resolveRoots(codebases: Codebases, roots: string[], namedB
     const real = await realpath(given).catch(() => null);
     const path = real ?? resolve(given);
     const mapped = real ? await codebases.at(real) : null;
-    const name = namedByUser.get(path) ?? mapped?.name ?? defaultCodebaseName(path);
+    const name = namedByUser.get(path) ?? mapped?.name ?? (await defaultName(codebases, path, out));
     const found = mapped?.name === name ? mapped : await codebases.named(name);
     const twin = out.find((r) => r.name === name);
     if (twin) throw nameTaken(name, twin.real, path);
     out.push({ given, real: path, exists: real !== null, name, codebase: found && { ...found, root: path } });
   }
   return out;
+}
+
+/**
+ * The repository's name, or for a folder outside any repository its name qualified by as many parent
+ * folders as it takes to differ from the other roots of this request and from this machine's other folders
+ * (`semcode index --root a/lib --root b/lib` names them `a/lib` and `b/lib`). Two clones of one repository
+ * keep one name: that conflict is the user's to resolve (nameTaken).
+ */
+async function defaultName(codebases: Codebases, path: string, earlier: RootRecord[]): Promise<string> {
+  const derived = derivedCodebaseName(path);
+  if (derived.fromRepository) return derived.name;
+  const depth = path.split(/[\\/]+/).filter(Boolean).length;
+  for (let segments = 1; segments <= depth; segments++) {
+    const name = folderName(path, segments);
+    if (earlier.some((r) => r.name === name)) continue;
+    const taken = await codebases.named(name);
+    const others = taken ? (await codebases.rootsHere(taken.id)).filter((p) => p !== path && existsSync(p)) : [];
+    if (!others.length) return name;
+  }
+  return path;
 }
 
 /**

@@ -11,12 +11,27 @@ export const MAX_NAME_LENGTH = 200;
 
 /** The name for a root (a real path) when the user gave none. */
 export function defaultCodebaseName(realRoot: string): string {
+  return derivedCodebaseName(realRoot).name;
+}
+
+/** The default name, and whether it names a repository (the same on every clone) or only a folder. */
+export function derivedCodebaseName(realRoot: string): { name: string; fromRepository: boolean } {
   const repo = findRepository(realRoot);
   const origin = repo && originUrl(repo.gitDir);
   const base = origin ? normalizeRemote(origin) : null;
-  if (!repo || !base) return basename(realRoot) || realRoot;
+  if (!repo || !base) return { name: folderName(realRoot, 1), fromRepository: false };
   const sub = relative(repo.top, realRoot).split(sep).join('/');
-  return sub ? `${base}/${sub}` : base;
+  return { name: sub ? `${base}/${sub}` : base, fromRepository: true };
+}
+
+/**
+ * A folder named by its last `segments` path segments (`pg/lib` for /x/node_modules/pg/lib and 2): a
+ * folder outside any repository has no identity beyond its path, so two `lib` folders are told apart by
+ * their parents rather than refused.
+ */
+export function folderName(realRoot: string, segments: number): string {
+  const parts = realRoot.split(/[\\/]+/).filter(Boolean);
+  return parts.slice(-Math.max(1, segments)).join('/') || realRoot;
 }
 
 /** A name the user typed, trimmed; an empty or unprintable one is a usage error. */
