@@ -108,6 +108,15 @@ describe('semcode CLI', () => {
     const two = semcode(['index', '--root', other, '--root', root, '--codebase', 'x', '--db-dir', dbDir, '--model', model]);
     assert.equal(two.code, 1);
     assert.match(two.stderr, /--codebase names one root/);
+    for (const [bad, why] of [
+      ['  ', /may not be empty/],
+      ['a\nb', /control characters/],
+      ['x'.repeat(201), /at most 200 characters/],
+    ] as const) {
+      const r = semcode(['search', 'x', '--codebase', bad, '--db-dir', dbDir]);
+      assert.equal(r.code, 1, bad);
+      assert.match(r.stderr, why);
+    }
   });
 
   test('a --model that is not the index model exits 2 naming both', async () => {

@@ -73,6 +73,22 @@ export interface Db extends Transactional {
 }
 
 /** Advisory-lock keys are (namespace, id) pairs; the namespace keeps Semcode's locks apart from others'. */
+/**
+ * The connecting role (`current_user`), asked once per database: the principal plain queries run as. A
+ * failure is not remembered: a database that fails now may answer the next call.
+ */
+export function loginPrincipal(q: Queryable): () => Promise<Principal> {
+  let login: Promise<Principal> | null = null;
+  return () =>
+    (login ??= q.query<{ user: string }>('SELECT current_user AS user').then(
+      (r) => ({ user: r.rows[0]!.user }),
+      (e: unknown) => {
+        login = null;
+        throw e;
+      },
+    ));
+}
+
 export type LeaseKey = [namespace: number, id: number];
 export const CODEBASE_WRITER_LOCK = 7262532;
 

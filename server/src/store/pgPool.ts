@@ -10,6 +10,7 @@ import {
   type Session,
   SESSION_OPTIONS,
   libpqUrl,
+  loginPrincipal,
   quoteIdent,
   redactUrl,
 } from './db';
@@ -122,7 +123,8 @@ export class PgPoolDb implements Db {
   readonly location: string;
   private readonly pool: pg.Pool;
   private readonly q: PgQueryable;
-  private login: Promise<Principal> | null = null;
+  /** the connecting role, looked up once */
+  readonly principal = loginPrincipal(this);
 
   private constructor(
     private readonly url: string,
@@ -161,20 +163,6 @@ export class PgPoolDb implements Db {
 
   async exec(sql: string): Promise<void> {
     await this.q.query(sql);
-  }
-
-  principal(): Promise<Principal> {
-    // Cached only once it succeeds: a database that fails now may answer the next call.
-    this.login ??= this.currentUser().catch((e: unknown) => {
-      this.login = null;
-      throw e;
-    });
-    return this.login;
-  }
-
-  private async currentUser(): Promise<Principal> {
-    const r = await this.query<{ user: string }>('SELECT current_user AS user');
-    return { user: r.rows[0]!.user };
   }
 
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {

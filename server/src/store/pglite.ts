@@ -3,7 +3,17 @@ import { join, resolve } from 'node:path';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { SemcodeError } from '../errors';
-import { type Db, type LeaseKey, type LeaseResult, type Principal, type Queryable, type QueryResult, type Session, SESSION_SETTINGS } from './db';
+import {
+  type Db,
+  type LeaseKey,
+  type LeaseResult,
+  type Principal,
+  type Queryable,
+  type QueryResult,
+  type Session,
+  SESSION_SETTINGS,
+  loginPrincipal,
+} from './db';
 import { diskFullError, mkdirReason } from './diskErrors';
 import { LocalLeases } from './localLease';
 import { DirLock } from './lock';
@@ -113,7 +123,8 @@ export interface PgliteOpenOptions {
 export class PgliteDb implements Db {
   readonly kind = 'pglite' as const;
   private readonly q: PgliteQueryable;
-  private owner: Promise<Principal> | null = null;
+  /** the connecting role, looked up once */
+  readonly principal = loginPrincipal(this);
   /** null once closed, or once stopped by a fatal storage error: a stopped PGlite is never called again */
   private pg: PGlite | null;
 
@@ -205,20 +216,6 @@ export class PgliteDb implements Db {
     } catch (e) {
       throw this.failed(e);
     }
-  }
-
-  principal(): Promise<Principal> {
-    // Cached only once it succeeds: a database that fails now may answer the next call.
-    this.owner ??= this.currentUser().catch((e: unknown) => {
-      this.owner = null;
-      throw e;
-    });
-    return this.owner;
-  }
-
-  private async currentUser(): Promise<Principal> {
-    const r = await this.query<{ user: string }>('SELECT current_user AS user');
-    return { user: r.rows[0]!.user };
   }
 
   async withSession<T>(principal: Principal, fn: (s: Session) => Promise<T>): Promise<T> {
