@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { IgnoreRules, Walker, coverPaths, isCovered, isIgnored, listIndexableFiles, type WalkStats, type WalkedFile } from '../server/src/index/walker';
 import { ChangeRouter } from '../server/src/lsp/watcher';
+import { buildSync } from 'esbuild';
 
 const REPO = resolve(__dirname, '..');
 const WALKER = join(REPO, 'server/src/index/walker.ts');
@@ -312,14 +313,22 @@ test('unreadable files and directories are counted, not fatal', { skip: process.
   if (process.getuid?.() === 0) {
     // root ignores permission bits: walk as an unprivileged user instead, so EACCES really happens.
     chmodSync(root, 0o755);
-    const script = `require(${JSON.stringify(WALKER)}).listIndexableFiles(${JSON.stringify(root)})` + `.then((r) => process.stdout.write(JSON.stringify(r)))`;
-    const child = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], {
-      cwd: REPO,
+    // The walker bundled into a folder that user can read: the checkout itself may not be (a clone in a
+    // private mktemp directory), and then the child could not even load tsx.
+    const bundleDir = mkdtempSync(join(tmpdir(), 'semcode-walker-bundle-'));
+    chmodSync(bundleDir, 0o755);
+    const bundle = join(bundleDir, 'walker.cjs');
+    buildSync({ entryPoints: [WALKER], bundle: true, platform: 'node', format: 'cjs', outfile: bundle, logLevel: 'silent' });
+    chmodSync(bundle, 0o644);
+    const script = `require(${JSON.stringify(bundle)}).listIndexableFiles(${JSON.stringify(root)})` + `.then((r) => process.stdout.write(JSON.stringify(r)))`;
+    const child = spawnSync(process.execPath, ['-e', script], {
+      cwd: bundleDir,
       uid: 65534,
       gid: 65534,
       encoding: 'utf8',
       timeout: 60_000,
     });
+    rmSync(bundleDir, { recursive: true, force: true });
     assert.equal(child.status, 0, `child walker failed: ${child.stderr}`);
     result = JSON.parse(child.stdout) as typeof result;
   } else {
