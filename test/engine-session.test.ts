@@ -1,8 +1,9 @@
 // Every request of the engine runs inside one database session (Db.withSession): what row-level security
 // in team mode checks each statement against. Shown on PostgreSQL, where a session is its own pooled
-// connection: with the pool's own query and transaction disabled, requests still answer.
+// connection: with the pool's own query and transaction disabled, requests and index runs still work.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { appendFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Engine } from '../server/src/engine';
 import type { Db } from '../server/src/store/db';
@@ -50,5 +51,22 @@ describe('engine requests run in database sessions, on postgres', () => {
     assert.equal((await engine.indexedCodebases([root])).length, 1);
     assert.equal((await engine.codebasesNamed(['acme/session']))[0]!.name, 'acme/session');
     assert.ok(sessions >= 8, `sessions ${sessions}`);
+  });
+
+  test('index runs use sessions only: a change, a deletion, a watcher run and a rebuild', async () => {
+    const before = sessions;
+    const file = join(root, 'src', 'user-service.ts');
+    appendFileSync(file, '\nexport function evictOldest(): void {}\n');
+    const changed = await engine.index({ roots: [root] });
+    assert.equal(changed.changedFiles, 1);
+    assert.ok(changed.embedded > 0);
+    rmSync(join(root, 'src', 'inventory.py'));
+    assert.equal((await engine.index({ roots: [root] })).deletedFiles, 1);
+    appendFileSync(file, '\nexport function evictNewest(): void {}\n');
+    assert.equal((await engine.index({ roots: [root], paths: ['src/user-service.ts'] })).changedFiles, 1);
+    const rebuilt = await engine.index({ roots: [root], rebuild: true });
+    assert.ok(rebuilt.hnswBuilt, 'the rebuild builds the vector index again, in a session');
+    assert.equal(rebuilt.chunks, (await engine.status([root]))[0]!.chunks);
+    assert.ok(sessions - before >= 12, `sessions ${sessions - before}`);
   });
 });

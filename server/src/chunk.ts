@@ -39,3 +39,16 @@ export interface Chunk extends ChunkRef {
  */
 export type SearchMode = 'hybrid' | 'vector' | 'text';
 export const SEARCH_MODES: readonly SearchMode[] = ['hybrid', 'vector', 'text'];
+
+/**
+ * Best score first; equal scores by path, then line (then codebase, when results span several), so the
+ * same index and query rank the same way every time, whatever order the rows were written in.
+ */
+export function byScore(a: ChunkLocation & { score: number; codebase?: string }, b: ChunkLocation & { score: number; codebase?: string }): number {
+  return (
+    b.score - a.score ||
+    (a.path < b.path ? -1 : a.path > b.path ? 1 : 0) ||
+    a.startLine - b.startLine ||
+    ((a.codebase ?? '') < (b.codebase ?? '') ? -1 : (a.codebase ?? '') > (b.codebase ?? '') ? 1 : 0)
+  );
+}

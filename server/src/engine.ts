@@ -8,8 +8,8 @@ import { type Backend, type Embedder, openEmbedder } from './embed/embedder';
 import { identityOf, isSameModel, recordedModelRef, resolveModel } from './embed/modelResolve';
 import { type Chunker, createChunker } from './index/chunker';
 import { Indexer, type IndexOptions, type IndexSummary, assertSameModel, rebuildCommand } from './index/indexer';
-import type { Db, Session } from './store/db';
-import { Codebases, codebaseLabel } from './store/codebases';
+import type { Db, Transactional } from './store/db';
+import { type Codebases, codebaseLabel } from './store/codebases';
 import { type Codebase, IndexStore, type RootedCodebase } from './store/indexStore';
 import { type DbTarget, openDb } from './store/open';
 import { type ModelVersion, versionOfModel } from './train/versions';
@@ -75,9 +75,8 @@ export class Engine {
    * user), what row-level security checks every statement against in team mode. `codebases` reads and
    * writes the codebase tables through that connection.
    */
-  async session<T>(fn: (s: Session, codebases: Codebases) => Promise<T>): Promise<T> {
-    const principal = await this.db.principal();
-    return this.db.withSession(principal, (s) => fn(s, new Codebases(s, this.store.codebases.host)));
+  session<T>(fn: (s: Transactional, codebases: Codebases) => Promise<T>): Promise<T> {
+    return this.store.session((st) => fn(st.q, st.codebases));
   }
 
   private resolveRoots(roots: string[]): Promise<RootRecord[]> {
@@ -175,12 +174,12 @@ export class Engine {
     const version = versionOfModel(embedder.modelDir);
     const sync = async (cb: Codebase | null) => {
       if (cb && (cb.modelVersion !== (version?.name ?? null) || cb.modelVersionDir !== (version?.dir ?? null)))
-        await this.store.setModelVersion(cb.id, version);
+        await this.store.session((st) => st.setModelVersion(cb.id, version));
     };
     if (opts.rebuild) for (const rec of records) await sync(rec.codebase);
     const names = new Map(records.map((r) => [r.real, r.name]));
     const summary = await new Indexer(this.store, embedder, await this.chunker).index(opts, (real) => names.get(real) ?? real);
-    for (const root of summary.roots) await sync(await this.store.codebase(root));
+    for (const root of summary.roots) await sync(await this.store.session((st) => st.codebase(root)));
     return summary;
   }
 

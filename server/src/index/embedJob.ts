@@ -54,6 +54,7 @@ export interface JobModel {
 }
 
 export interface JobContext {
+  /** the store a job opens its sessions from: one to read the cache, one to write */
   store: IndexStore;
   model: JobModel;
   /** texts per call to the embedder, so a query embedding never queues behind a whole job */
@@ -83,7 +84,8 @@ export function storedChunk(c: Chunk, embedding: string): StoredChunk {
 }
 
 /**
- * Does one job: embeds what the cache lacks, then replaces the job's files in one transaction. Idempotent:
+ * Does one job: embeds what the cache lacks, then replaces the job's files in one transaction, each database
+ * step in a session of its own (as the connecting role, what row-level security checks). Idempotent:
  * a second run finds every input cached and replaces the same files with the same rows (replaceFiles locks
  * each file's row, then deletes and re-inserts its chunks), so a redelivered job changes nothing.
  */
@@ -100,18 +102,16 @@ export async function handleEmbedJob(job: EmbedJob, ctx: JobContext): Promise<Em
   };
   const { store } = ctx;
   const allHashes = job.files.flatMap((f) => f.inputHashes);
-  const vectors = await timed('cache', () => store.cachedEmbeddings(job.modelHash, [...new Set(allHashes)]));
+  const vectors = await timed('cache', () => store.session((st) => st.cachedEmbeddings(job.modelHash, [...new Set(allHashes)])));
   const missing = new Map<string, string>();
   for (const f of job.files) {
     f.inputHashes.forEach((h, i) => {
       if (!vectors.has(h) && !missing.has(h)) missing.set(h, f.inputs[i]!);
     });
   }
-  if (missing.size) {
-    const fresh = await embedMissing(missing, ctx, (fn) => timed('embed', fn));
-    for (const e of fresh) vectors.set(e.inputHash, e.embedding);
-    await timed('cache', () => store.cacheEmbeddings(job.modelHash, fresh));
-  }
+  // Embedding runs outside any session: on PostgreSQL a session holds a pooled connection while it lasts.
+  const fresh = missing.size ? await embedMissing(missing, ctx, (fn) => timed('embed', fn)) : [];
+  for (const e of fresh) vectors.set(e.inputHash, e.embedding);
   const writes: FileWrite[] = job.files.map((f) => ({
     path: f.path,
     contentHash: f.contentHash,
@@ -119,7 +119,10 @@ export async function handleEmbedJob(job: EmbedJob, ctx: JobContext): Promise<Em
     language: f.language,
     chunks: f.chunks.map((c, i) => storedChunk(c, vectors.get(f.inputHashes[i]!)!)),
   }));
-  await timed('store', () => store.replaceFiles(job.codebaseId, writes, { termStats: job.deltaStats }));
+  await store.session(async (st) => {
+    if (fresh.length) await timed('cache', () => st.cacheEmbeddings(job.modelHash, fresh));
+    await timed('store', () => st.replaceFiles(job.codebaseId, writes, { termStats: job.deltaStats }));
+  });
   return {
     files: job.files.length,
     chunks: allHashes.length,

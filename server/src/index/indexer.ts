@@ -254,9 +254,17 @@ export class Indexer {
     return planned;
   }
 
+  /**
+   * A root's codebase, leased to this run, and what it held before. Each step is a session of its own, and
+   * the lease is waited for outside any: a session holds a pooled connection until it ends.
+   */
   private async startRoot(run: Run, realRoot: string): Promise<PlannedRoot> {
-    const cb = await this.openCodebase(realRoot, run.nameOf(realRoot), run.opts, run.leases);
-    const known = run.only ? await this.store.fileHashesUnder(cb.id, run.only) : await this.store.fileHashes(cb.id);
+    const named = await this.store.session((st) => st.ensureCodebase(realRoot, run.nameOf(realRoot)));
+    run.leases.push(await this.lease(named, run.opts));
+    const { cb, known } = await this.store.session(async (st) => {
+      const cb = await this.prepareCodebase(st, realRoot, run.opts);
+      return { cb, known: run.only ? await st.fileHashesUnder(cb.id, run.only) : await st.fileHashes(cb.id) };
+    });
     run.progress.filesKnown += run.only ? 0 : known.size;
     run.roots.push(realRoot);
     run.progress.phase = 'indexing';
@@ -270,18 +278,19 @@ export class Indexer {
     report(run);
     const gone = [...known.keys()].filter((p) => !seen.has(p));
     // Watcher runs keep the BM25 statistics current file by file; full runs recount them at the end.
-    await this.store.deleteFiles(cb.id, gone, { termStats: !!only });
+    await this.store.session((st) => st.deleteFiles(cb.id, gone, { termStats: !!only }));
     for (const path of gone) opts.onFile?.({ root: cb.root, path, deleted: true });
     run.totals.deleted += gone.length;
-    const stored = await this.termStats(run, cb, gone.length);
+    const stored = await this.store.session((st) => this.termStats(st, run, cb, gone.length));
     run.chunkTotal += stored;
     if (cb.hnswDim !== this.model.dimension && stored > 0) {
       progress.phase = 'hnsw';
       await opts.onProgress?.({ ...progress });
-      if (await timed(run.timings, 'hnsw', () => this.store.ensureHnsw(cb, this.model.dimension))) run.hnswBuilt = true;
+      const built = await timed(run.timings, 'hnsw', () => this.store.session((st) => st.ensureHnsw(cb, this.model.dimension)));
+      if (built) run.hnswBuilt = true;
       progress.phase = 'finishing';
     }
-    if (!only) await this.store.finishRun(cb.id);
+    if (!only) await this.store.session((st) => st.finishRun(cb.id));
   }
 
   /**
@@ -290,34 +299,33 @@ export class Indexer {
    * or recounting (seconds) would hold PGlite, and every request, that long. A walk counts, and recounts
    * when something changed or a run that stopped early left the statistics behind.
    */
-  private async termStats(run: Run, cb: RootedCodebase, gone: number): Promise<number> {
+  private async termStats(st: IndexStore, run: Run, cb: RootedCodebase, gone: number): Promise<number> {
     if (run.only) {
-      if (!cb.indexedAt) await timed(run.timings, 'termStats', () => this.store.refreshTermStats(cb.id));
-      return (await this.store.codebase(cb.root))!.nChunks;
+      if (!cb.indexedAt) await timed(run.timings, 'termStats', () => st.refreshTermStats(cb.id));
+      return (await st.codebase(cb.root))!.nChunks;
     }
-    const stored = (await this.store.counts(cb.id)).chunks;
+    const stored = (await st.counts(cb.id)).chunks;
     const stale = run.changedRoots.has(cb.root) || gone > 0 || !cb.indexedAt || stored !== cb.nChunks;
-    if (stale) await timed(run.timings, 'termStats', () => this.store.refreshTermStats(cb.id));
+    if (stale) await timed(run.timings, 'termStats', () => st.refreshTermStats(cb.id));
     return stored;
   }
 
   /**
-   * The codebase of a root, leased to this run for writing and checked against the model. A full walk marks
-   * it unfinished until its end, so a killed run leaves an index that says it is incomplete.
+   * The leased codebase of a root, checked against the model (and reset first for a rebuild). A full walk
+   * marks it unfinished until its end, so a killed run leaves an index that says it is incomplete.
    */
-  private async openCodebase(root: string, name: string, opts: IndexOptions, leases: Lease[]): Promise<RootedCodebase> {
-    leases.push(await this.lease(await this.store.ensureCodebase(root, name), opts));
-    let cb = (await this.store.codebase(root))!; // as the previous holder left it
+  private async prepareCodebase(st: IndexStore, root: string, opts: IndexOptions): Promise<RootedCodebase> {
+    let cb = (await st.codebase(root))!; // as the previous holder left it
     if (opts.rebuild && cb.modelHash) {
-      await this.store.resetCodebase(cb.id);
-      cb = (await this.store.codebase(root))!;
+      await st.resetCodebase(cb.id);
+      cb = (await st.codebase(root))!;
     }
     assertSameModel(cb, this.model, this.store.db);
     if (!cb.modelHash) {
-      await this.store.setModel(cb.id, this.model.modelId, this.model.modelHash, this.model.dimension);
-      cb = (await this.store.codebase(root))!;
+      await st.setModel(cb.id, this.model.modelId, this.model.modelHash, this.model.dimension);
+      cb = (await st.codebase(root))!;
     }
-    if (!opts.paths) await this.store.startRun(cb.id);
+    if (!opts.paths) await st.startRun(cb.id);
     return cb;
   }
 
@@ -363,7 +371,7 @@ function newRun(opts: IndexOptions, only: string[] | null, nameOf: (realRoot: st
   };
 }
 
-/** A job for these files, stamped with the model the codebase's index records (openCodebase checked it). */
+/** A job for these files, stamped with the model the codebase's index records (prepareCodebase checked it). */
 function embedJob(cb: Codebase, files: EmbedJobFile[], deltaStats: boolean): EmbedJob {
   return { codebaseId: cb.id, modelHash: cb.modelHash!, dimension: cb.dimension!, deltaStats, files };
 }

@@ -298,7 +298,7 @@ export class IndexService {
     let chunks = 0;
     let incomplete = false;
     for (const { codebase } of await engine.indexedCodebases([...this.host.roots()])) {
-      const c = await engine.store.quickCounts(codebase.id);
+      const c = await engine.store.session((st) => st.quickCounts(codebase.id));
       files += c.files;
       chunks += c.chunks;
       incomplete ||= codebase.incomplete;

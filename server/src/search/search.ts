@@ -1,4 +1,4 @@
-import { type ChunkRef, SEARCH_MODES, type SearchMode } from '../chunk';
+import { type ChunkRef, SEARCH_MODES, type SearchMode, byScore } from '../chunk';
 import { SemcodeError } from '../errors';
 import { type ChunkFilter, type ScoredChunk, textSearch, vectorSearch } from '../store/chunkQueries';
 import { vectorLiteral } from '../store/chunks';
@@ -81,7 +81,7 @@ export class Searcher {
     for (const cb of codebases) {
       for (const row of await this.searchOne(cb, query, vector, mode, k, opts)) hits.push(toHit(cb, row));
     }
-    hits.sort((a, b) => b.score - a.score);
+    hits.sort(byScore);
     return hits.slice(0, k);
   }
 
@@ -92,7 +92,7 @@ export class Searcher {
     const fused = fuseScores(cands, this.fusion);
     return cands
       .map(({ cos: _c, text: _t, name: _n, ...r }, i) => ({ ...r, score: fused[i]! }))
-      .sort((a, b) => b.score - a.score)
+      .sort(byScore)
       .slice(0, k);
   }
 

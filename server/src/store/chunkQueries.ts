@@ -3,7 +3,7 @@
  * matches, the chunk under the cursor, its neighbours, symbols by name. Same SQL on PGlite and PostgreSQL,
  * every query scoped by codebase. Which terms to ask for and how to rank the results is search/'s.
  */
-import type { ChunkRef } from '../chunk';
+import { type ChunkRef, byScore } from '../chunk';
 import { BM25_B, BM25_K1, queryBm25Vector } from '../text/bm25Vector';
 import { hnswScope } from './chunks';
 import type { Queryable } from './db';
@@ -80,7 +80,7 @@ export async function vectorSearch(db: Queryable, cb: ChunkScope, vector: string
     [vector, k, ...(bm ? [bm.terms, bm.idf] : []), ...where.params],
   );
   // Iterative scans return rows in approximately relaxed order.
-  return r.rows.map((x) => ({ ...x, score: Number(x.score) })).sort((a, b) => b.score - a.score);
+  return r.rows.map((x) => ({ ...x, score: Number(x.score) })).sort(byScore);
 }
 
 /**
@@ -111,7 +111,7 @@ export async function textSearch(
      cand AS (
        SELECT c.id FROM chunks c
         WHERE c.codebase_id = ${id} AND c.tsv @@ to_tsquery('simple', $3)${where.sql}
-        ORDER BY c.bm25 <#> $4::sparsevec
+        ORDER BY c.bm25 <#> $4::sparsevec, c.path, c.start_line
         LIMIT $5),
      scored AS (
        -- setweight + ts_filter cut each candidate's tsvector down to the query's lexemes in C, so only
@@ -125,7 +125,7 @@ export async function textSearch(
      SELECT ${COLUMNS}, scored.score, scored.score AS text${cos} FROM scored JOIN chunks c ON c.id = scored.id ORDER BY scored.score DESC`,
     [terms, idf, generating.join(' | '), queryBm25Vector(terms, idf), Math.trunc(k), ...(withCos ? [vector] : []), ...where.params],
   );
-  return r.rows.map((x) => ({ ...x, score: Number(x.score) }));
+  return r.rows.map((x) => ({ ...x, score: Number(x.score) })).sort(byScore);
 }
 
 /**
@@ -185,7 +185,7 @@ export async function relatedChunks(db: Queryable, cb: ChunkScope, chunk: ChunkW
     [chunk.embedding, chunk.path, chunk.startLine, chunk.endLine, Math.max(1, Math.trunc(k))],
   );
   // Iterative index scans return rows in approximately relaxed order.
-  return r.rows.map((x) => ({ ...x, score: Number(x.score) })).sort((a, b) => b.score - a.score);
+  return r.rows.map((x) => ({ ...x, score: Number(x.score) })).sort(byScore);
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import type { Chunk } from '../chunk';
 import { symbolWords } from '../text/terms';
-import type { Db, Queryable, Transactional } from './db';
+import type { DbKind, Queryable, Transactional } from './db';
 import { mayMaintain, refreshTextIndexes } from './maintenance';
 import { NO_TERMS, applyTermDelta, recountTermStats, termCounts } from './termStats';
 
@@ -119,7 +119,7 @@ export async function deleteFiles(db: Transactional, codebaseId: number, paths: 
  * Builds the codebase's HNSW index if it has none. Called after bulk loads: building once over all rows
  * is several times faster than maintaining the graph row by row. Sets `codebase.hnswDim` when it is there.
  */
-export async function ensureHnsw(db: Db, codebase: { id: number; hnswDim: number | null }, dimension: number): Promise<boolean> {
+export async function ensureHnsw(db: Transactional, kind: DbKind, codebase: { id: number; hnswDim: number | null }, dimension: number): Promise<boolean> {
   if (codebase.hnswDim === dimension) return false;
   // Owner-only (maintenance.ts): a writer role leaves it to the owner; vector search scans exactly until then.
   if (!(await mayMaintain(db))) return false;
@@ -135,7 +135,7 @@ export async function ensureHnsw(db: Db, codebase: { id: number; hnswDim: number
     const rows = (await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM chunks WHERE codebase_id = $1', [id])).rows[0]!.n;
     // A graph that outgrows maintenance_work_mem spills to disk: 2.5x slower at 100k chunks with the 64 MB
     // default. Size it to the graph (about dim*4 + 1 KiB per row), capped: PGlite shares this process.
-    const cap = db.kind === 'pglite' ? 512 : 1024;
+    const cap = kind === 'pglite' ? 512 : 1024;
     const mb = Math.min(cap, Math.max(64, Math.ceil((rows * (dim * 4 + 1024) * 1.25) / 2 ** 20)));
     await tx.query(`SET LOCAL maintenance_work_mem = '${mb}MB'`);
     await tx.query(`DROP INDEX IF EXISTS ${name}`);

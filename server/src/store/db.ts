@@ -72,7 +72,6 @@ export interface Db extends Transactional {
   close(): Promise<void>;
 }
 
-/** Advisory-lock keys are (namespace, id) pairs; the namespace keeps Semcode's locks apart from others'. */
 /**
  * The connecting role (`current_user`), asked once per database: the principal plain queries run as. A
  * failure is not remembered: a database that fails now may answer the next call.
@@ -89,6 +88,7 @@ export function loginPrincipal(q: Queryable): () => Promise<Principal> {
     ));
 }
 
+/** Advisory-lock keys are (namespace, id) pairs; the namespace keeps Semcode's locks apart from others'. */
 export type LeaseKey = [namespace: number, id: number];
 export const CODEBASE_WRITER_LOCK = 7262532;
 

@@ -3,7 +3,7 @@ import type { Chunk } from '../chunk';
 import { SemcodeError } from '../errors';
 import { type FileWrite, allChunks, deleteFiles, ensureHnsw, fileHashes, fileHashesUnder, hnswIndexName, refreshTermStats, replaceFiles } from './chunks';
 import { type Codebase, Codebases, type RootedCodebase, codebaseLabel } from './codebases';
-import { CODEBASE_WRITER_LOCK, type Db, type Lease } from './db';
+import { CODEBASE_WRITER_LOCK, type Db, type Lease, type Transactional } from './db';
 import { cacheEmbeddings, cachedEmbeddings } from './embeddingCache';
 import { mayMaintain } from './maintenance';
 import { type NewTrainingRun, type TrainingRun, noteTrainingRun, recordTrainingRun, trainingRuns } from './trainingRuns';
@@ -14,16 +14,32 @@ export { hnswIndexName, hnswScope, vectorLiteral } from './chunks';
 export type { FileWrite, StoredChunk } from './chunks';
 export type { NewTrainingRun, TrainingOutcome, TrainingRun } from './trainingRuns';
 
-/** Every read and write of the index goes through here, scoped by codebase. */
+/**
+ * Every read and write of the index goes through here, scoped by codebase. A store made by `session` runs
+ * its statements on that session's one connection, as its principal; the store the engine holds runs them on
+ * the pool as the connecting role, and is what sessions are opened from.
+ */
 export class IndexStore {
   readonly codebases: Codebases;
 
   constructor(
     readonly db: Db,
     /** this machine's name in the roots table */
-    host: string = hostname(),
+    readonly host: string = hostname(),
+    /** where statements run: the database, or a session on it */
+    readonly q: Transactional = db,
   ) {
-    this.codebases = new Codebases(db, host);
+    this.codebases = new Codebases(q, host);
+  }
+
+  /**
+   * Runs fn with a store bound to one session on the database, as the connecting role (PGlite: its one user):
+   * what row-level security checks each statement against in team mode. Open one per request or job, not for
+   * a whole index run: on PostgreSQL a session holds a pooled connection until fn is done.
+   */
+  async session<T>(fn: (store: IndexStore) => Promise<T>): Promise<T> {
+    const principal = await this.db.principal();
+    return this.db.withSession(principal, (s) => fn(new IndexStore(this.db, this.host, s)));
   }
 
   /** The codebase this machine's folder (a real path) is mapped to. */
@@ -51,20 +67,20 @@ export class IndexStore {
 
   /** Every stored chunk of a codebase in file order (what fine-tuning mines pairs from and ranks against). */
   allChunks(codebaseId: number): Promise<Chunk[]> {
-    return allChunks(this.db, codebaseId);
+    return allChunks(this.q, codebaseId);
   }
 
   recordTrainingRun(run: NewTrainingRun): Promise<number> {
-    return recordTrainingRun(this.db, run);
+    return recordTrainingRun(this.q, run);
   }
 
   noteTrainingRun(runId: number, message: string): Promise<void> {
-    return noteTrainingRun(this.db, runId, message);
+    return noteTrainingRun(this.q, runId, message);
   }
 
   /** A codebase's training runs, oldest first. */
   trainingRuns(codebaseId: number): Promise<TrainingRun[]> {
-    return trainingRuns(this.db, codebaseId);
+    return trainingRuns(this.q, codebaseId);
   }
 
   /**
@@ -72,8 +88,8 @@ export class IndexStore {
    * name stays: the engine sets it for the model of the rebuild, so an interrupted rebuild resumes with it.
    */
   async resetCodebase(codebaseId: number): Promise<void> {
-    const owner = await mayMaintain(this.db);
-    await this.db.transaction(async (tx) => {
+    const owner = await mayMaintain(this.q);
+    await this.q.transaction(async (tx) => {
       // A writer role's rebuild leaves the index to its owner: PostgreSQL keeps it current row by row, and a
       // model of another dimension never matches its predicate.
       if (owner) await tx.query(`DROP INDEX IF EXISTS ${hnswIndexName(codebaseId)}`);
@@ -88,36 +104,36 @@ export class IndexStore {
   }
 
   fileHashes(codebaseId: number): Promise<Map<string, string>> {
-    return fileHashes(this.db, codebaseId);
+    return fileHashes(this.q, codebaseId);
   }
 
   /** Cached vectors (as pgvector literals) for these model inputs. */
   cachedEmbeddings(modelHash: string, inputHashes: string[]): Promise<Map<string, string>> {
-    return cachedEmbeddings(this.db, modelHash, inputHashes);
+    return cachedEmbeddings(this.q, modelHash, inputHashes);
   }
 
   cacheEmbeddings(modelHash: string, entries: { inputHash: string; embedding: string }[]): Promise<void> {
-    return cacheEmbeddings(this.db, modelHash, entries);
+    return cacheEmbeddings(this.q, modelHash, entries);
   }
 
   /** Replaces the chunks of these files in one transaction (chunks.ts). */
   replaceFiles(codebaseId: number, files: FileWrite[], opts: { termStats?: boolean } = {}): Promise<void> {
-    return replaceFiles(this.db, codebaseId, files, opts);
+    return replaceFiles(this.q, codebaseId, files, opts);
   }
 
   /** Deletes files and their chunks; with `termStats`, takes them out of the BM25 statistics in the same transaction. */
   deleteFiles(codebaseId: number, paths: string[], opts: { termStats?: boolean } = {}): Promise<void> {
-    return deleteFiles(this.db, codebaseId, paths, opts);
+    return deleteFiles(this.q, codebaseId, paths, opts);
   }
 
   /** Builds the codebase's HNSW index if it has none (chunks.ts). */
   ensureHnsw(codebase: Codebase, dimension: number): Promise<boolean> {
-    return ensureHnsw(this.db, codebase, dimension);
+    return ensureHnsw(this.q, this.db.kind, codebase, dimension);
   }
 
   /** Document frequencies and average length for BM25. */
   refreshTermStats(codebaseId: number): Promise<void> {
-    return refreshTermStats(this.db, codebaseId);
+    return refreshTermStats(this.q, codebaseId);
   }
 
   /**
@@ -144,7 +160,7 @@ export class IndexStore {
 
   /** Content hashes of the files at or below these paths (posix, relative to the root): a watcher run's view. */
   fileHashesUnder(codebaseId: number, paths: string[]): Promise<Map<string, string>> {
-    return fileHashesUnder(this.db, codebaseId, paths);
+    return fileHashesUnder(this.q, codebaseId, paths);
   }
 
   async quickCounts(codebaseId: number): Promise<{ files: number; chunks: number }> {

@@ -286,13 +286,13 @@ export async function finetune(engine: FinetuneEngine, opts: FinetuneOptions): P
   let recorded = false;
   const record = async (outcome: TrainingOutcome, message: string | null): Promise<number> => {
     recorded = true;
-    return engine.store.recordTrainingRun({ ...run, outcome, message, durationMs: Math.round(performance.now() - t0) });
+    return engine.store.session((st) => st.recordTrainingRun({ ...run, outcome, message, durationMs: Math.round(performance.now() - t0) }));
   };
 
   try {
     // The model first: a model that cannot be fine-tuned at all is the more useful thing to hear.
     const base = await loadBase(codebase, engine.db);
-    const chunks = await engine.store.allChunks(codebase.id);
+    const chunks = await engine.store.session((st) => st.allChunks(codebase.id));
     const { pairs, chunkOf } = codebasePairs(chunks, codebase.root);
     run.pairsMined = pairs.length;
     run.chunks = chunks.length;
@@ -402,7 +402,7 @@ export async function finetune(engine: FinetuneEngine, opts: FinetuneOptions): P
       result.reindex = await engine.activateVersion(codebase.root, version, { walk: opts.walk, onProgress: opts.onIndexProgress });
     } catch (e) {
       const msg = `re-embedding with ${version.name} failed: ${errorMessage(e)}; finish it with: semcode index --root ${codebase.root}`;
-      await engine.store.noteTrainingRun(result.runId, msg).catch(() => {});
+      await engine.store.session((st) => st.noteTrainingRun(result.runId, msg)).catch(() => {});
       throw isSemcodeError(e) ? new SemcodeError(e.code, msg, { cause: e }) : e;
     }
     return result;
