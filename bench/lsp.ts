@@ -131,7 +131,7 @@ async function preload(engine: Engine, root: string, corpus: Corpus, model: Benc
   let n = 0;
   const flush = async () => {
     await store.replaceFiles(cb.id, batch);
-    await store.cacheEmbeddings(model.hash, cache);
+    await store.cacheEmbeddings(cb.id, model.hash, cache);
     batch = [];
     cache = [];
     n = 0;

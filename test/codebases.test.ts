@@ -9,6 +9,7 @@ import { isSemcodeError } from '../server/src/errors';
 import { defaultCodebaseName, normalizeRemote, remoteUrl } from '../server/src/identity/codebaseName';
 import type { DbTarget } from '../server/src/store/open';
 import { BACKENDS } from './helpers/backends';
+import { revertToRelease5 } from './helpers/oldSchema';
 import { makeProject, tempDir, testModel } from './helpers/workspace';
 
 /** A clone: the project's files and a .git whose config names `origin`. */
@@ -199,6 +200,7 @@ for (const backend of BACKENDS) {
       const first = await engine.index({ roots: [root] });
       const id = (await engine.store.codebase(realpathSync(root)))!.id;
       // The schema as release 4 left it: codebases keyed by the folder's real path, no names, no roots table.
+      await revertToRelease5(engine.db);
       await engine.db.exec(`
         ALTER TABLE codebases ADD COLUMN root text UNIQUE;
         UPDATE codebases c SET root = r.path FROM codebase_roots r WHERE r.codebase_id = c.id;
@@ -216,6 +218,34 @@ for (const backend of BACKENDS) {
       const again = await reopened.index({ roots: [root] });
       assert.equal(again.embedded, 0);
       assert.equal(again.changedFiles, 0);
+      assert.equal(again.chunks, first.chunks);
+      await closeAll();
+    });
+
+    test('an index from before permissions is migrated in place: its owner owns it, and its cached vectors stay', async () => {
+      const root = makeClone(join(work.dir, 'pre-access', 'app'), 'git@github.com:acme/pre-access.git');
+      const engine = await Engine.open({ db: target, model });
+      engines.push(engine);
+      const first = await engine.index({ roots: [root] });
+      const count = async (e: Engine, sql: string) => Number((await e.db.query<{ n: number }>(sql)).rows[0]!.n);
+      await revertToRelease5(engine.db);
+      const cached = await count(engine, 'SELECT count(*)::int AS n FROM embedding_cache'); // one shared cache
+      await closeAll();
+      const reopened = await Engine.open({ db: target, model });
+      engines.push(reopened);
+      const cb = (await reopened.store.codebase(realpathSync(root)))!;
+      const owner = await reopened.db.query<{ role: string; level: string; me: string }>(
+        'SELECT role, level, current_user AS me FROM codebase_access WHERE codebase_id = $1',
+        [cb.id],
+      );
+      assert.deepEqual(
+        owner.rows.map((r) => [r.role === r.me, r.level]),
+        [[true, 'owner']],
+      );
+      assert.equal(await count(reopened, `SELECT count(*)::int AS n FROM embedding_cache WHERE codebase_id = ${cb.id}`), cached);
+      // A rebuild embeds nothing: every vector comes from the migrated cache.
+      const again = await reopened.index({ roots: [root], rebuild: true });
+      assert.equal(again.embedded, 0);
       assert.equal(again.chunks, first.chunks);
       await closeAll();
     });

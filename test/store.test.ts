@@ -105,14 +105,17 @@ for (const backend of BACKENDS) {
       assert.deepEqual(await store.counts(cb.id), { files: 1, chunks: 1 });
     });
 
-    test('embedding cache is keyed by model hash and input hash', async () => {
-      await store.cacheEmbeddings('m1', [{ inputHash: 'i1', embedding: vectorLiteral(unit(3)) }]);
-      await store.cacheEmbeddings('m1', [{ inputHash: 'i1', embedding: vectorLiteral(unit(4)) }]); // first write wins
-      const hit = await store.cachedEmbeddings('m1', ['i1', 'i2']);
+    test('embedding cache is keyed by codebase, model hash and input hash', async () => {
+      const cb = await freshCodebase('/repo/cache');
+      const other = await freshCodebase('/repo/cache-other');
+      await store.cacheEmbeddings(cb.id, 'm1', [{ inputHash: 'i1', embedding: vectorLiteral(unit(3)) }]);
+      await store.cacheEmbeddings(cb.id, 'm1', [{ inputHash: 'i1', embedding: vectorLiteral(unit(4)) }]); // first write wins
+      const hit = await store.cachedEmbeddings(cb.id, 'm1', ['i1', 'i2']);
       assert.deepEqual([...hit.keys()], ['i1']);
       const v = JSON.parse(hit.get('i1')!) as number[];
       assert.ok(Math.abs(v[3]! - 1) < 1e-6);
-      assert.equal((await store.cachedEmbeddings('m2', ['i1'])).size, 0);
+      assert.equal((await store.cachedEmbeddings(cb.id, 'm2', ['i1'])).size, 0);
+      assert.equal((await store.cachedEmbeddings(other.id, 'm1', ['i1'])).size, 0, 'another codebase does not read it');
     });
 
     describe('search', () => {
@@ -265,7 +268,7 @@ for (const backend of BACKENDS) {
         }
         await old.query(`CREATE INDEX chunks_hnsw_cb1 ON chunks USING hnsw ((embedding::vector(2)) vector_cosine_ops) WHERE codebase_id = 1`);
         await old.query('UPDATE codebases SET hnsw_dim = 2');
-        assert.equal(await migrate(old), 3); // 3, 4 and 5
+        assert.equal(await migrate(old), 4); // 3, 4, 5 and 6
         // the old HNSW index's predicate lacks the dimension: dropped, to be rebuilt by the next index run
         assert.equal((await old.query(`SELECT 1 FROM pg_indexes WHERE indexname = 'chunks_hnsw_cb1'`)).rows.length, 0);
         assert.equal((await old.query<{ d: number | null }>('SELECT hnsw_dim AS d FROM codebases')).rows[0]!.d, null);

@@ -21,6 +21,8 @@ export type ErrorCode =
   | 'index_busy'
   /** two folders on one machine would share a codebase name: each needs its own (--codebase, semcode.codebase) */
   | 'codebase_name_taken'
+  /** the database refused: the role lacks the level on the codebase (read < write < owner), or a privilege */
+  | 'permission_denied'
   | 'io_error'
   /** the disk holding the index filled up: "no space left on DIR (N MB free)"; the index keeps what was committed */
   | 'disk_full'

@@ -15,3 +15,32 @@ export async function openWithMigrations(target: DbTarget, released: number): Pr
     MIGRATIONS.push(...later);
   }
 }
+
+/**
+ * Takes a database at migration 6 back to what release 5 left (no permissions, one shared embedding cache),
+ * data kept: for upgrade tests of migration 6, and of earlier ones on an index built by today's engine.
+ */
+export async function revertToRelease5(db: Db): Promise<void> {
+  const policies = await db.query<{ t: string; p: string }>(`SELECT tablename AS t, policyname AS p FROM pg_policies WHERE schemaname = current_schema()`);
+  for (const { t, p } of policies.rows) await db.query(`DROP POLICY ${p} ON ${t}`);
+  await db.exec(`
+    DROP VIEW codebase_levels;
+    DROP TRIGGER codebase_owner ON codebases;
+    DROP FUNCTION semcode_codebase_created(), semcode_text_candidates(int, text, sparsevec, int, text, text),
+      semcode_symbol_candidates(int, text), semcode_set_hnsw(int, int, int), semcode_refresh_text_indexes(int), semcode_rank(name, int);
+    DROP TABLE codebase_access;
+    ALTER TABLE codebases DROP COLUMN created_by;
+    ALTER TABLE codebases DISABLE ROW LEVEL SECURITY;
+    ALTER TABLE codebase_roots DISABLE ROW LEVEL SECURITY;
+    ALTER TABLE files DISABLE ROW LEVEL SECURITY;
+    ALTER TABLE chunks DISABLE ROW LEVEL SECURITY;
+    ALTER TABLE embedding_cache DISABLE ROW LEVEL SECURITY;
+    ALTER TABLE term_stats DISABLE ROW LEVEL SECURITY;
+    ALTER TABLE training_runs DISABLE ROW LEVEL SECURITY;
+    DELETE FROM embedding_cache e USING embedding_cache f
+      WHERE e.model_hash = f.model_hash AND e.input_hash = f.input_hash AND e.codebase_id > f.codebase_id;
+    ALTER TABLE embedding_cache DROP CONSTRAINT embedding_cache_pkey;
+    ALTER TABLE embedding_cache DROP COLUMN codebase_id;
+    ALTER TABLE embedding_cache ADD PRIMARY KEY (model_hash, input_hash);
+    DELETE FROM schema_migrations WHERE version = 6;`);
+}

@@ -13,6 +13,7 @@ import { isPostgresUrl } from '../store/open';
 import { globToRegex } from '../search/glob';
 import type { SearchHit } from '../search/search';
 import { progressReporter } from './progress';
+import { teamCommand } from './teamCommands';
 
 const USAGE = `usage:
   semcode index  --root DIR [--root DIR ...] [--codebase NAME] [--db URL | --db-dir DIR] [--model NAME_OR_PATH] [--rebuild] [--json]
@@ -23,6 +24,13 @@ const USAGE = `usage:
   semcode train  (--root DIR | --codebase NAME) [--db URL | --db-dir DIR] [--seed N] [--epochs N] [--json]
                  (fine-tunes the index's model on the codebase's documented functions; saves a new version
                  in \${XDG_STATE_HOME:-~/.local/state}/semcode/models only if held-out search improves)
+
+team mode (a shared PostgreSQL database; each developer connects as their own role, in the URL):
+  semcode team init   --db URL                 (the schema's owner, once: the group role members join)
+  semcode team add    --db URL --role ROLE     (an existing login role joins; team remove takes it out)
+  semcode grant       --db URL --codebase NAME --role ROLE --level read|write|owner   (an owner of the codebase)
+  semcode revoke      --db URL --codebase NAME --role ROLE
+  semcode access      --db URL [--codebase NAME] [--json]      (who has what, on the codebases you may see)
 
 common options:
   --codebase NAME    the codebase's name, the same on every machine (default: the repository's origin remote,
@@ -55,6 +63,8 @@ const OPTIONS = {
   'follow-links': { type: 'boolean' },
   seed: { type: 'string' },
   epochs: { type: 'string' },
+  role: { type: 'string' },
+  level: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -91,6 +101,11 @@ export async function main(argv: string[]): Promise<number> {
         return await statusCommand(values, rest, run);
       case 'train':
         return await trainCommand(values, rest, run);
+      case 'team':
+      case 'grant':
+      case 'revoke':
+      case 'access':
+        return await teamCommand(command, rest, values, (m) => new UsageError(m));
       default:
         throw new UsageError(`unknown command '${command}'`);
     }

@@ -102,7 +102,7 @@ export async function handleEmbedJob(job: EmbedJob, ctx: JobContext): Promise<Em
   };
   const { store } = ctx;
   const allHashes = job.files.flatMap((f) => f.inputHashes);
-  const vectors = await timed('cache', () => store.session((st) => st.cachedEmbeddings(job.modelHash, [...new Set(allHashes)])));
+  const vectors = await timed('cache', () => store.session((st) => st.cachedEmbeddings(job.codebaseId, job.modelHash, [...new Set(allHashes)])));
   const missing = new Map<string, string>();
   for (const f of job.files) {
     f.inputHashes.forEach((h, i) => {
@@ -120,7 +120,7 @@ export async function handleEmbedJob(job: EmbedJob, ctx: JobContext): Promise<Em
     chunks: f.chunks.map((c, i) => storedChunk(c, vectors.get(f.inputHashes[i]!)!)),
   }));
   await store.session(async (st) => {
-    if (fresh.length) await timed('cache', () => st.cacheEmbeddings(job.modelHash, fresh));
+    if (fresh.length) await timed('cache', () => st.cacheEmbeddings(job.codebaseId, job.modelHash, fresh));
     await timed('store', () => st.replaceFiles(job.codebaseId, writes, { termStats: job.deltaStats }));
   });
   return {

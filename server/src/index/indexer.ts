@@ -259,7 +259,11 @@ export class Indexer {
    * the lease is waited for outside any: a session holds a pooled connection until it ends.
    */
   private async startRoot(run: Run, realRoot: string): Promise<PlannedRoot> {
-    const named = await this.store.session((st) => st.ensureCodebase(realRoot, run.nameOf(realRoot)));
+    const named = await this.store.session(async (st) => {
+      const cb = await st.ensureCodebase(realRoot, run.nameOf(realRoot));
+      await st.requireLevel(cb, 'write', 'indexing');
+      return cb;
+    });
     run.leases.push(await this.lease(named, run.opts));
     const { cb, known } = await this.store.session(async (st) => {
       const cb = await this.prepareCodebase(st, realRoot, run.opts);

@@ -102,28 +102,32 @@ export async function textSearch(
   const { terms, idf, avg } = bm;
   if (!generating.length) return [];
   const withCos = vector !== undefined && !!cb.dimension;
-  const where = filterSql(filter, withCos ? 7 : 6);
   const dim = Math.trunc(cb.dimension ?? 0);
-  const cos = withCos ? `, 1 - (c.embedding::vector(${dim}) <=> $6::vector(${dim})) AS cos` : '';
-  const id = Math.trunc(cb.id);
+  const cos = withCos ? `, 1 - (c.embedding::vector(${dim}) <=> $9::vector(${dim})) AS cos` : '';
+  // The candidates come from semcode_text_candidates (accessSchema.ts): under row-level security the GIN
+  // index could not serve the match. The rows are then read under the policies as any others.
   const r = await db.query<ScoredChunk>(
     `WITH q AS (SELECT * FROM unnest($1::text[], $2::float8[]) AS q(lexeme, idf)),
-     cand AS (
-       SELECT c.id FROM chunks c
-        WHERE c.codebase_id = ${id} AND c.tsv @@ to_tsquery('simple', $3)${where.sql}
-        ORDER BY c.bm25 <#> $4::sparsevec, c.path, c.start_line
-        LIMIT $5),
      scored AS (
        -- setweight + ts_filter cut each candidate's tsvector down to the query's lexemes in C, so only
        -- those few rows are unnested.
        SELECT c.id, ${bm25Sum('c', avg)} AS score
-         FROM cand JOIN chunks c ON c.id = cand.id
+         FROM semcode_text_candidates($3, $4, $5::sparsevec, $6, $7, $8) cand JOIN chunks c ON c.id = cand.id
          CROSS JOIN LATERAL unnest(ts_filter(setweight(c.tsv, 'A', $1::text[]), '{a}')) u
          JOIN q ON q.lexeme = u.lexeme
-        GROUP BY c.id
-        ORDER BY score DESC)
-     SELECT ${COLUMNS}, scored.score, scored.score AS text${cos} FROM scored JOIN chunks c ON c.id = scored.id ORDER BY scored.score DESC`,
-    [terms, idf, generating.join(' | '), queryBm25Vector(terms, idf), Math.trunc(k), ...(withCos ? [vector] : []), ...where.params],
+        GROUP BY c.id)
+     SELECT ${COLUMNS}, scored.score, scored.score AS text${cos} FROM scored JOIN chunks c ON c.id = scored.id`,
+    [
+      terms,
+      idf,
+      Math.trunc(cb.id),
+      generating.join(' | '),
+      queryBm25Vector(terms, idf),
+      Math.trunc(k),
+      filter.language ?? null,
+      filter.pathRegex ?? null,
+      ...(withCos ? [vector] : []),
+    ],
   );
   return r.rows.map((x) => ({ ...x, score: Number(x.score) })).sort(byScore);
 }
@@ -206,9 +210,8 @@ export async function chunksNamed(db: Queryable, codebaseId: number, idents: str
                    ELSE 3 END AS rank
          FROM chunks c
          CROSS JOIN LATERAL (SELECT regexp_replace(lower(c.symbol), '[^a-z0-9.]', '', 'g') AS norm) s
-        WHERE c.codebase_id = ${id} AND c.symbol IS NOT NULL
-          AND c.symbol_words @@ to_tsquery('simple', $1)
-          AND s.norm LIKE ALL ($2::text[])) m
+         JOIN semcode_symbol_candidates(${id}, $1) cand ON cand.id = c.id
+        WHERE s.norm LIKE ALL ($2::text[])) m
       ORDER BY rank, length(symbol), symbol, path, "startLine"
       LIMIT $4`,
     [idents.map((w) => `${w}:*`).join(' & '), idents.map((w) => `%${w}%`), whole, Math.max(1, Math.trunc(limit))],

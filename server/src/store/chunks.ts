@@ -6,7 +6,7 @@
 import type { Chunk } from '../chunk';
 import { symbolWords } from '../text/terms';
 import type { DbKind, Queryable, Transactional } from './db';
-import { mayMaintain, refreshTextIndexes } from './maintenance';
+import { refreshTextIndexes } from './maintenance';
 import { NO_TERMS, applyTermDelta, recountTermStats, termCounts } from './termStats';
 
 /** One chunk ready to store: the chunk with its vector and full-text forms. */
@@ -118,33 +118,21 @@ export async function deleteFiles(db: Transactional, codebaseId: number, paths: 
 /**
  * Builds the codebase's HNSW index if it has none. Called after bulk loads: building once over all rows
  * is several times faster than maintaining the graph row by row. Sets `codebase.hnswDim` when it is there.
+ * The build runs as the schema's owner through `semcode_set_hnsw`, which checks the caller may write the
+ * codebase (accessSchema.ts): only a table's owner may create its indexes.
  */
 export async function ensureHnsw(db: Transactional, kind: DbKind, codebase: { id: number; hnswDim: number | null }, dimension: number): Promise<boolean> {
   if (codebase.hnswDim === dimension) return false;
-  // Owner-only (maintenance.ts): a writer role leaves it to the owner; vector search scans exactly until then.
-  if (!(await mayMaintain(db))) return false;
-  const name = hnswIndexName(codebase.id);
   const id = Math.trunc(codebase.id);
   const dim = Math.trunc(dimension);
-  let built = false;
-  await db.transaction(async (tx) => {
-    // Another writer may have built it meanwhile: its row lock orders the two, and the second builds nothing.
-    const now = await tx.query<{ d: number | null }>('SELECT hnsw_dim AS d FROM codebases WHERE id = $1 FOR UPDATE', [id]);
-    if (now.rows[0]?.d === dim) return;
-    built = true;
+  const built = await db.transaction(async (tx) => {
     const rows = (await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM chunks WHERE codebase_id = $1', [id])).rows[0]!.n;
     // A graph that outgrows maintenance_work_mem spills to disk: 2.5x slower at 100k chunks with the 64 MB
     // default. Size it to the graph (about dim*4 + 1 KiB per row), capped: PGlite shares this process.
     const cap = kind === 'pglite' ? 512 : 1024;
     const mb = Math.min(cap, Math.max(64, Math.ceil((rows * (dim * 4 + 1024) * 1.25) / 2 ** 20)));
-    await tx.query(`SET LOCAL maintenance_work_mem = '${mb}MB'`);
-    await tx.query(`DROP INDEX IF EXISTS ${name}`);
-    // ef_construction 128: with 64, recall@10 at 100k chunks was 0.905-0.95 at ef_search 200 (0.98 with 128).
-    await tx.query(
-      `CREATE INDEX ${name} ON chunks USING hnsw ((embedding::vector(${dim})) vector_cosine_ops)
-       WITH (m = 16, ef_construction = 128) WHERE ${hnswScope(id, dim, '')}`,
-    );
-    await tx.query('UPDATE codebases SET hnsw_dim = $2 WHERE id = $1', [id, dim]);
+    // ef_construction 128 (in the function): with 64, recall@10 at 100k chunks was 0.905-0.95 at ef_search 200.
+    return (await tx.query<{ built: boolean }>('SELECT semcode_set_hnsw($1, $2, $3) AS built', [id, dim, mb])).rows[0]!.built;
   });
   codebase.hnswDim = dim;
   return built;
@@ -153,7 +141,7 @@ export async function ensureHnsw(db: Transactional, kind: DbKind, codebase: { id
 /** Document frequencies and average length for BM25. */
 export async function refreshTermStats(db: Transactional, codebaseId: number): Promise<void> {
   await db.transaction((tx) => recountTermStats(tx, codebaseId));
-  await refreshTextIndexes(db);
+  await refreshTextIndexes(db, codebaseId);
 }
 
 async function insertChunks(tx: Queryable, codebaseId: number, files: FileWrite[]): Promise<void> {

@@ -3,6 +3,7 @@
  * its own folders to it (`codebase_roots`, keyed by host and real path), and every stored file path is
  * relative to the root. So two clones at different paths share one index, and a moved folder keeps it.
  */
+import { SemcodeError } from '../errors';
 import type { Queryable } from './db';
 
 export interface Codebase {
@@ -72,10 +73,25 @@ export class Codebases {
     return (await this.db.query<Codebase>(`SELECT ${columns()} FROM codebases c ORDER BY c.name`, [this.host])).rows;
   }
 
-  /** The codebase of this name, created if new. */
+  /** The codebase of this name, created (and owned by the caller) if new. */
   async ensure(name: string): Promise<Codebase> {
-    await this.db.query('INSERT INTO codebases (name) VALUES ($1) ON CONFLICT (name) DO NOTHING', [name]);
-    return (await this.named(name))!;
+    const known = await this.named(name);
+    if (known) return known;
+    try {
+      // Not ON CONFLICT DO NOTHING: that makes PostgreSQL check the new row against the read policy, which
+      // its creator passes only once the row exists (accessSchema.ts makes the creator its owner).
+      await this.db.query('INSERT INTO codebases (name) VALUES ($1)', [name]);
+    } catch (e) {
+      if ((e as { cause?: { code?: string } }).cause?.code !== '23505') throw e; // unique_violation: it exists
+    }
+    const cb = await this.named(name);
+    if (cb) return cb;
+    // It exists but row-level security hides it from this role.
+    const me = (await this.db.query<{ role: string }>('SELECT current_user AS role')).rows[0]!.role;
+    throw new SemcodeError(
+      'permission_denied',
+      `role ${me} has no access on ${name}, a codebase someone else made; an owner of it can run: semcode grant --codebase ${name} --role ${me} --level read (or write)`,
+    );
   }
 
   /** This machine's other folders mapped to the codebase (real paths). */

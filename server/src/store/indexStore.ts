@@ -1,11 +1,12 @@
 import { hostname } from 'node:os';
 import type { Chunk } from '../chunk';
 import { SemcodeError } from '../errors';
-import { type FileWrite, allChunks, deleteFiles, ensureHnsw, fileHashes, fileHashesUnder, hnswIndexName, refreshTermStats, replaceFiles } from './chunks';
+import { type FileWrite, allChunks, deleteFiles, ensureHnsw, fileHashes, fileHashesUnder, refreshTermStats, replaceFiles } from './chunks';
 import { type Codebase, Codebases, type RootedCodebase, codebaseLabel } from './codebases';
 import { CODEBASE_WRITER_LOCK, type Db, type Lease, type Transactional } from './db';
 import { cacheEmbeddings, cachedEmbeddings } from './embeddingCache';
-import { mayMaintain } from './maintenance';
+import { dropHnsw } from './maintenance';
+import { type Level, requireLevel } from './access';
 import { type NewTrainingRun, type TrainingRun, noteTrainingRun, recordTrainingRun, trainingRuns } from './trainingRuns';
 
 export type { Codebase, RootedCodebase } from './codebases';
@@ -57,6 +58,11 @@ export class IndexStore {
     return (await this.codebases.at(root))!;
   }
 
+  /** Throws permission_denied, naming the caller's level and the one needed, unless it has `level` (access.ts). */
+  requireLevel(codebase: { id: number; name: string }, level: Level, doing: string): Promise<void> {
+    return requireLevel(this.q, codebase, level, doing);
+  }
+
   async setModel(codebaseId: number, modelId: string, modelHash: string, dimension: number): Promise<void> {
     await this.codebases.setModel(codebaseId, modelId, modelHash, dimension);
   }
@@ -88,11 +94,8 @@ export class IndexStore {
    * name stays: the engine sets it for the model of the rebuild, so an interrupted rebuild resumes with it.
    */
   async resetCodebase(codebaseId: number): Promise<void> {
-    const owner = await mayMaintain(this.q);
     await this.q.transaction(async (tx) => {
-      // A writer role's rebuild leaves the index to its owner: PostgreSQL keeps it current row by row, and a
-      // model of another dimension never matches its predicate.
-      if (owner) await tx.query(`DROP INDEX IF EXISTS ${hnswIndexName(codebaseId)}`);
+      await dropHnsw(tx, codebaseId);
       await tx.query('DELETE FROM files WHERE codebase_id = $1', [codebaseId]);
       await tx.query('DELETE FROM term_stats WHERE codebase_id = $1', [codebaseId]);
       await tx.query(
@@ -108,12 +111,12 @@ export class IndexStore {
   }
 
   /** Cached vectors (as pgvector literals) for these model inputs. */
-  cachedEmbeddings(modelHash: string, inputHashes: string[]): Promise<Map<string, string>> {
-    return cachedEmbeddings(this.q, modelHash, inputHashes);
+  cachedEmbeddings(codebaseId: number, modelHash: string, inputHashes: string[]): Promise<Map<string, string>> {
+    return cachedEmbeddings(this.q, codebaseId, modelHash, inputHashes);
   }
 
-  cacheEmbeddings(modelHash: string, entries: { inputHash: string; embedding: string }[]): Promise<void> {
-    return cacheEmbeddings(this.q, modelHash, entries);
+  cacheEmbeddings(codebaseId: number, modelHash: string, entries: { inputHash: string; embedding: string }[]): Promise<void> {
+    return cacheEmbeddings(this.q, codebaseId, modelHash, entries);
   }
 
   /** Replaces the chunks of these files in one transaction (chunks.ts). */

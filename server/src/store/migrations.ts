@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { defaultCodebaseName } from '../identity/codebaseName';
 import { stemStoredTerms, symbolWords } from '../text/terms';
 import { SemcodeError } from '../errors';
+import { ACCESS_SCHEMA_SQL } from './accessSchema';
 import type { Db, Queryable } from './db';
 import { hnswIndexName } from './indexStore';
 import { recountTermStats } from './termStats';
@@ -222,6 +223,26 @@ CREATE INDEX codebase_roots_by_codebase ON codebase_roots (codebase_id);
       await tx.query('ALTER TABLE codebases DROP COLUMN root');
     },
   },
+  {
+    version: 6,
+    name: 'per-codebase permissions enforced by row-level security',
+    sql: ACCESS_SCHEMA_SQL,
+    after: async (tx) => {
+      // Codebases made before permissions belong to whoever owns the schema (it runs migrations).
+      await tx.query(`INSERT INTO codebase_access (codebase_id, role, level) SELECT id, created_by, 'owner' FROM codebases ON CONFLICT DO NOTHING`);
+      // Cached vectors were shared by every codebase: each codebase of the model keeps its copy (a vector
+      // serves only codebases that use its model, so none is lost); vectors of models no index uses go.
+      await tx.query('ALTER TABLE embedding_cache DROP CONSTRAINT embedding_cache_pkey');
+      await tx.query(
+        `INSERT INTO embedding_cache (codebase_id, model_hash, input_hash, embedding)
+         SELECT c.id, e.model_hash, e.input_hash, e.embedding FROM embedding_cache e JOIN codebases c ON c.model_hash = e.model_hash
+          WHERE e.codebase_id IS NULL`,
+      );
+      await tx.query('DELETE FROM embedding_cache WHERE codebase_id IS NULL');
+      await tx.query('ALTER TABLE embedding_cache ALTER COLUMN codebase_id SET NOT NULL');
+      await tx.query('ALTER TABLE embedding_cache ADD PRIMARY KEY (codebase_id, model_hash, input_hash)');
+    },
+  },
 ];
 
 /**
@@ -314,14 +335,28 @@ async function applyMigrations(db: Db): Promise<number> {
   return applied;
 }
 
-/** Our migrations hold no functions or string literals with semicolons, so a plain split is exact. */
-function splitStatements(sql: string): string[] {
-  return sql
+/**
+ * The statements of a migration: split at semicolons outside dollar-quoted function bodies, with comment
+ * lines dropped. Our migrations hold no string literal with a semicolon or a `--`.
+ */
+export function splitStatements(sql: string): string[] {
+  const text = sql
     .split('\n')
     .filter((l) => !l.trim().startsWith('--'))
     .map((l) => l.replace(/\s+--.*$/, ''))
-    .join('\n')
-    .split(';')
-    .map((s) => s.trim())
-    .filter(Boolean);
+    .join('\n');
+  const out: string[] = [];
+  let start = 0;
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    if (text.startsWith('$$', i)) {
+      quoted = !quoted;
+      i++;
+    } else if (text[i] === ';' && !quoted) {
+      out.push(text.slice(start, i));
+      start = i + 1;
+    }
+  }
+  out.push(text.slice(start));
+  return out.map((s) => s.trim()).filter(Boolean);
 }

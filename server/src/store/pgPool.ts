@@ -39,6 +39,8 @@ export function pgError(e: unknown, location: string): SemcodeError {
     code === '28000' ||
     /timeout exceeded when trying to connect|Connection terminated/i.test(msg);
   if (unreachable) return new SemcodeError('db_unreachable', `database unreachable at ${location}: ${msg}`, { cause: e });
+  // insufficient_privilege, and a row-level-security check that refused a written row
+  if (code === '42501') return new SemcodeError('permission_denied', `permission denied at ${location}: ${msg}`, { cause: e });
   return new SemcodeError('db_error', `database error at ${location}: ${msg}`, { cause: e });
 }
 
