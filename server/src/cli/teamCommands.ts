@@ -87,4 +87,3 @@ function formatAccess(rows: AccessRow[]): string {
   const width = Math.max(...rows.map((r) => r.codebase.length));
   return rows.map((r) => `${r.codebase.padEnd(width)}  ${r.level.padEnd(5)}  ${r.role}`).join('\n');
 }
-
