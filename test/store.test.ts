@@ -105,17 +105,22 @@ for (const backend of BACKENDS) {
       assert.deepEqual(await store.counts(cb.id), { files: 1, chunks: 1 });
     });
 
-    test('embedding cache is keyed by codebase, model hash and input hash', async () => {
+    test('embedding cache is keyed by codebase, model hash and input hash; a lookup reuses another readable codebase’s', async () => {
       const cb = await freshCodebase('/repo/cache');
       const other = await freshCodebase('/repo/cache-other');
       await store.cacheEmbeddings(cb.id, 'm1', [{ inputHash: 'i1', embedding: vectorLiteral(unit(3)) }]);
       await store.cacheEmbeddings(cb.id, 'm1', [{ inputHash: 'i1', embedding: vectorLiteral(unit(4)) }]); // first write wins
       const hit = await store.cachedEmbeddings(cb.id, 'm1', ['i1', 'i2']);
       assert.deepEqual([...hit.keys()], ['i1']);
-      const v = JSON.parse(hit.get('i1')!) as number[];
+      const v = JSON.parse(hit.get('i1')!.embedding) as number[];
       assert.ok(Math.abs(v[3]! - 1) < 1e-6);
+      assert.equal(hit.get('i1')!.own, true);
       assert.equal((await store.cachedEmbeddings(cb.id, 'm2', ['i1'])).size, 0);
-      assert.equal((await store.cachedEmbeddings(other.id, 'm1', ['i1'])).size, 0, 'another codebase does not read it');
+      assert.equal((await store.cachedEmbeddings(other.id, 'm1', ['i1'])).get('i1')?.own, false, 'another codebase reuses it, as not its own');
+      await store.cacheEmbeddings(other.id, 'm1', [{ inputHash: 'i1', embedding: vectorLiteral(unit(5)) }]);
+      const own = (await store.cachedEmbeddings(other.id, 'm1', ['i1'])).get('i1')!;
+      assert.equal(own.own, true, 'its own row comes first');
+      assert.ok(Math.abs((JSON.parse(own.embedding) as number[])[5]! - 1) < 1e-6);
     });
 
     describe('search', () => {

@@ -118,14 +118,28 @@ describe('team mode: per-codebase levels enforced by the database, on postgres',
   test('read: searches from its own clone, sees the rows, and may not index, write or grant', async () => {
     await grant(await as(alice), CODEBASE, bob, 'read');
     const e = await engineAs(bob);
+    const aliceEngine = await engineAs(alice);
     try {
       for (const mode of ['hybrid', 'vector', 'text'] as const) {
         const hits = await e.search([roots[bob]!], 'ring buffer push', { k: 3, mode });
         assert.equal(hits.length, 3, mode);
       }
+      // The reader's full-text candidates come through the definer functions, the owner's directly: same hits.
+      for (const query of ['ring buffer push', 'user service', 'parse the configuration']) {
+        for (const mode of ['hybrid', 'text'] as const) {
+          const mine = await e.search([roots[bob]!], query, { k: 5, mode });
+          const theirs = await aliceEngine.search([roots[alice]!], query, { k: 5, mode });
+          assert.deepEqual(
+            mine.map((h) => [h.path, h.startLine, h.score.toFixed(6)]),
+            theirs.map((h) => [h.path, h.startLine, h.score.toFixed(6)]),
+            `${mode}: ${query}`,
+          );
+        }
+      }
       await assert.rejects(e.index({ roots: [roots[bob]!] }), denied(new RegExp(`role ${bob} has read on ${CODEBASE}; indexing needs write`)));
     } finally {
       await e.close();
+      await aliceEngine.close();
     }
     const seen = await rowsSeen(bob);
     const owner = await rowsSeen(alice);

@@ -9,6 +9,8 @@ import { identityOf, isSameModel, recordedModelRef, resolveModel } from './embed
 import { type Chunker, createChunker } from './index/chunker';
 import { Indexer, type IndexOptions, type IndexSummary, assertSameModel, rebuildCommand } from './index/indexer';
 import type { Db, Transactional } from './store/db';
+import type { CandidatePath } from './store/chunkQueries';
+import { ownsIndexTables } from './store/maintenance';
 import { type Codebases, codebaseLabel } from './store/codebases';
 import { type Codebase, IndexStore, type RootedCodebase } from './store/indexStore';
 import { type DbTarget, openDb } from './store/open';
@@ -51,6 +53,7 @@ export class Engine {
   readonly store: IndexStore;
   private embedder: Embedder | null = null;
   private chunker: Promise<Chunker> | null = null;
+  private candidates: Promise<CandidatePath> | null = null;
   /** codebase names the user set, by the folder's real path (--codebase, semcode.codebase) */
   private readonly names = new Map<string, string>();
 
@@ -75,8 +78,25 @@ export class Engine {
    * user), what row-level security checks every statement against in team mode. `codebases` reads and
    * writes the codebase tables through that connection.
    */
-  session<T>(fn: (s: Transactional, codebases: Codebases) => Promise<T>): Promise<T> {
-    return this.store.session((st) => fn(st.q, st.codebases));
+  async session<T>(fn: (s: Transactional, codebases: Codebases, via: CandidatePath) => Promise<T>): Promise<T> {
+    const via = await this.candidatePath();
+    return this.store.session((st) => fn(st.q, st.codebases, via));
+  }
+
+  /**
+   * How this engine's role finds full-text candidates (chunkQueries.ts): directly when it owns the index
+   * tables, else through the definer functions. Asked once; a failure is not remembered.
+   */
+  private candidatePath(): Promise<CandidatePath> {
+    return (this.candidates ??= this.store
+      .session((st) => ownsIndexTables(st.q))
+      .then(
+        (owns): CandidatePath => (owns ? 'direct' : 'definer'),
+        (e: unknown) => {
+          this.candidates = null;
+          throw e;
+        },
+      ));
   }
 
   private resolveRoots(roots: string[]): Promise<RootRecord[]> {
@@ -282,7 +302,7 @@ export class Engine {
       const embedder = await this.embedderFor(codebases);
       embed = async (q: string) => (await embedder.embed([q]))[0]!;
     }
-    return this.session((s) => new Searcher(s, embed).search(codebases, query, opts));
+    return this.session((s, _, via) => new Searcher(s, embed, { candidates: via }).search(codebases, query, opts));
   }
 
   /** The codebases of these roots, or of these names, or (neither given) every codebase in the database. */

@@ -14,6 +14,10 @@ export type ErrorCode =
   | 'db_unreachable'
   | 'db_error'
   | 'db_locked'
+  /** every connection of the pool stayed busy for the whole acquire timeout: the request was not run */
+  | 'db_busy'
+  /** a statement ran longer than the statement timeout and the server cancelled it */
+  | 'db_timeout'
   | 'not_indexed'
   /** a query with no word to search for (empty, or only punctuation): a usage error, never arbitrary hits */
   | 'empty_query'

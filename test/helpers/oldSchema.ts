@@ -39,6 +39,7 @@ export async function revertToRelease5(db: Db): Promise<void> {
     ALTER TABLE training_runs DISABLE ROW LEVEL SECURITY;
     DELETE FROM embedding_cache e USING embedding_cache f
       WHERE e.model_hash = f.model_hash AND e.input_hash = f.input_hash AND e.codebase_id > f.codebase_id;
+    DROP INDEX embedding_cache_by_input;
     ALTER TABLE embedding_cache DROP CONSTRAINT embedding_cache_pkey;
     ALTER TABLE embedding_cache DROP COLUMN codebase_id;
     ALTER TABLE embedding_cache ADD PRIMARY KEY (model_hash, input_hash);

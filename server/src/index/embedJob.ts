@@ -102,7 +102,10 @@ export async function handleEmbedJob(job: EmbedJob, ctx: JobContext): Promise<Em
   };
   const { store } = ctx;
   const allHashes = job.files.flatMap((f) => f.inputHashes);
-  const vectors = await timed('cache', () => store.session((st) => st.cachedEmbeddings(job.codebaseId, job.modelHash, [...new Set(allHashes)])));
+  const cached = await timed('cache', () => store.session((st) => st.cachedEmbeddings(job.codebaseId, job.modelHash, [...new Set(allHashes)])));
+  const vectors = new Map([...cached].map(([h, c]) => [h, c.embedding]));
+  // Vectors found in another codebase are copied to this one's rows, so its cache stands on its own.
+  const borrowed = [...cached].filter(([, c]) => !c.own).map(([inputHash, c]) => ({ inputHash, embedding: c.embedding }));
   const missing = new Map<string, string>();
   for (const f of job.files) {
     f.inputHashes.forEach((h, i) => {
@@ -120,7 +123,8 @@ export async function handleEmbedJob(job: EmbedJob, ctx: JobContext): Promise<Em
     chunks: f.chunks.map((c, i) => storedChunk(c, vectors.get(f.inputHashes[i]!)!)),
   }));
   await store.session(async (st) => {
-    if (fresh.length) await timed('cache', () => st.cacheEmbeddings(job.codebaseId, job.modelHash, fresh));
+    const toCache = [...fresh, ...borrowed];
+    if (toCache.length) await timed('cache', () => st.cacheEmbeddings(job.codebaseId, job.modelHash, toCache));
     await timed('store', () => st.replaceFiles(job.codebaseId, writes, { termStats: job.deltaStats }));
   });
   return {

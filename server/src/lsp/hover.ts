@@ -8,7 +8,7 @@ import type { Hover, Position } from 'vscode-languageserver/node';
 import type { Engine } from '../engine';
 import { symbolsByName } from '../search/related';
 import { snippetOf } from '../search/search';
-import { type ChunkWithVector, type ScoredChunk, chunkAt, relatedChunks } from '../store/chunkQueries';
+import { type CandidatePath, type ChunkWithVector, type ScoredChunk, chunkAt, relatedChunks } from '../store/chunkQueries';
 import type { Queryable } from '../store/db';
 import type { Codebase } from '../store/indexStore';
 import { fileUri, locate, uriToPath } from './paths';
@@ -24,8 +24,8 @@ export async function relatedHover(engine: Engine, roots: readonly string[], uri
   const indexed = (await engine.indexedCodebases([where.root]))[0];
   if (!indexed) return null;
   const word = await wordAt(fsPath, position);
-  const related = await engine.session(async (s) => {
-    const chunk = await symbolChunk(s, indexed.codebase, where.rel, position.line + 1, word);
+  const related = await engine.session(async (s, _, via) => {
+    const chunk = await symbolChunk(s, indexed.codebase, where.rel, position.line + 1, word, via);
     return chunk ? relatedChunks(s, indexed.codebase, chunk, RELATED) : [];
   });
   if (!related.length) return null;
@@ -37,12 +37,12 @@ export async function relatedHover(engine: Engine, roots: readonly string[], uri
  * name (or the position's chunk when the file cannot be read), else the chunk defining a symbol of that
  * name (this file first). Null when the cursor is on no symbol.
  */
-async function symbolChunk(db: Queryable, cb: Codebase, rel: string, line: number, word: string | null): Promise<ChunkWithVector | null> {
+async function symbolChunk(db: Queryable, cb: Codebase, rel: string, line: number, word: string | null, via: CandidatePath): Promise<ChunkWithVector | null> {
   const here = await chunkAt(db, cb, rel, line);
   if (word === null) return here?.symbol ? here : null;
   if (!word) return null;
   if (here?.symbol && here.symbol.split('.').includes(word)) return here;
-  const named = (await symbolsByName(db, cb, word, 20)).filter((m) => m.symbol && splitSymbol(m.symbol).name === word);
+  const named = (await symbolsByName(db, cb, word, 20, via)).filter((m) => m.symbol && splitSymbol(m.symbol).name === word);
   const def = named.find((m) => m.path === rel) ?? named[0];
   if (!def) return null;
   return chunkAt(db, cb, def.path, def.startLine);

@@ -54,7 +54,9 @@ export async function workspaceSymbols(engine: Engine, roots: readonly string[],
   if (!indexed.length) return [];
   const given = new Map(indexed.map((c) => [c.codebase.name, c.root]));
   const [byName, byMeaning] = await Promise.all([
-    engine.session((s) => Promise.all(indexed.map(async (c) => (await symbolsByName(s, c.codebase, q, NAME_LIMIT)).map((m) => ({ ...m, root: c.root }))))),
+    engine.session((s, _, via) =>
+      Promise.all(indexed.map(async (c) => (await symbolsByName(s, c.codebase, q, NAME_LIMIT, via)).map((m) => ({ ...m, root: c.root })))),
+    ),
     engine
       .searchCodebases(
         indexed.map((c) => c.codebase),

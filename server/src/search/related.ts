@@ -3,7 +3,7 @@
  * to it (hover's "Related code") and symbols by name (workspace/symbol). Their SQL is in
  * store/chunkQueries.ts; what a name query asks for is decided here.
  */
-import { type ChunkScope, type NameMatch, chunksNamed } from '../store/chunkQueries';
+import { type CandidatePath, type ChunkScope, type NameMatch, chunksNamed } from '../store/chunkQueries';
 import type { Queryable } from '../store/db';
 import { wordsOf } from '../text/terms';
 
@@ -11,10 +11,10 @@ import { wordsOf } from '../text/terms';
  * Symbols whose name contains every identifier of the query (case and `_` insensitive), each starting one of
  * the name's words: "getUs" finds `UserService.getUser`. Exact names rank first, then prefixes, then shorter names.
  */
-export async function symbolsByName(db: Queryable, cb: Pick<ChunkScope, 'id'>, query: string, limit = 50): Promise<NameMatch[]> {
+export async function symbolsByName(db: Queryable, cb: Pick<ChunkScope, 'id'>, query: string, limit = 50, via: CandidatePath = 'direct'): Promise<NameMatch[]> {
   const idents = queryIdentifiers(query);
   if (!idents.length) return [];
-  return chunksNamed(db, cb.id, idents, idents.join(query.includes('.') ? '.' : ''), limit);
+  return chunksNamed(db, cb.id, idents, idents.join(query.includes('.') ? '.' : ''), limit, via);
 }
 
 /** The query's identifiers as the index stores whole words: lowercase [a-z0-9], `get_user` → `getuser`. */

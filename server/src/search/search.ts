@@ -1,6 +1,6 @@
 import { type ChunkRef, SEARCH_MODES, type SearchMode, byScore } from '../chunk';
 import { SemcodeError } from '../errors';
-import { type ChunkFilter, type ScoredChunk, textSearch, vectorSearch } from '../store/chunkQueries';
+import { type CandidatePath, type ChunkFilter, type ScoredChunk, textSearch, vectorSearch } from '../store/chunkQueries';
 import { vectorLiteral } from '../store/chunks';
 import type { Queryable } from '../store/db';
 import type { Codebase } from '../store/indexStore';
@@ -51,10 +51,13 @@ export const MAX_QUERY_TERMS = 256;
 export interface SearcherOptions {
   /** hybrid search's weights (fusion.ts); DEFAULT_FUSION unless given */
   fusion?: Partial<FusionWeights>;
+  /** how full-text candidates are found (chunkQueries.ts): 'definer' for a role the policies restrict */
+  candidates?: CandidatePath;
 }
 
 export class Searcher {
   private readonly fusion: FusionWeights;
+  private readonly candidates: CandidatePath;
 
   constructor(
     private readonly db: Queryable,
@@ -62,6 +65,7 @@ export class Searcher {
     opts: SearcherOptions = {},
   ) {
     this.fusion = { ...DEFAULT_FUSION, ...opts.fusion };
+    this.candidates = opts.candidates ?? 'direct';
   }
 
   /** Searches the codebases (all indexed with one model) and merges their results by score. */
@@ -125,7 +129,7 @@ export class Searcher {
    * (store/chunkQueries.ts); with `vector`, each row's cosine too, for hybrid search.
    */
   private textSearch(cb: Codebase, bm: Bm25Terms, k: number, opts: SearchOptions, vector?: string): Promise<ScoredChunk[]> {
-    return textSearch(this.db, cb, bm, candidateTerms(bm), k, chunkFilter(opts), vector);
+    return textSearch(this.db, cb, bm, candidateTerms(bm), k, chunkFilter(opts), vector, this.candidates);
   }
 
   /** The query's words with their idf (document frequencies from term_stats) and the codebase's average length. */

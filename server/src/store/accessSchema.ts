@@ -19,6 +19,15 @@
  *   `session_user` (the login role: a SET ROLE cannot take a session beyond what its login may do anyway).
  */
 
+/** Tables whose rows belong to one codebase (codebase_id): readers read them, writers write them. */
+const SCOPED_TABLES = ['files', 'chunks', 'embedding_cache', 'term_stats', 'training_runs'];
+
+function scopedPolicies(table: string): string {
+  return `ALTER TABLE ${table} ENABLE ROW LEVEL SECURITY;
+CREATE POLICY ${table}_read ON ${table} FOR SELECT USING (codebase_id IN (SELECT codebase_id FROM codebase_levels));
+CREATE POLICY ${table}_write ON ${table} FOR ALL USING (codebase_id IN (SELECT codebase_id FROM codebase_levels WHERE rank >= 2));`;
+}
+
 /** Statements of the migration that adds permissions; `$$` bodies are kept whole by the migration splitter. */
 export const ACCESS_SCHEMA_SQL = `
 CREATE TABLE codebase_access (
@@ -148,25 +157,7 @@ CREATE POLICY access_admin ON codebase_access FOR ALL USING (codebase_id IN (SEL
 ALTER TABLE codebase_roots ENABLE ROW LEVEL SECURITY;
 CREATE POLICY roots_read ON codebase_roots FOR ALL USING (codebase_id IN (SELECT codebase_id FROM codebase_levels));
 
-ALTER TABLE files ENABLE ROW LEVEL SECURITY;
-CREATE POLICY files_read ON files FOR SELECT USING (codebase_id IN (SELECT codebase_id FROM codebase_levels));
-CREATE POLICY files_write ON files FOR ALL USING (codebase_id IN (SELECT codebase_id FROM codebase_levels WHERE rank >= 2));
-
-ALTER TABLE chunks ENABLE ROW LEVEL SECURITY;
-CREATE POLICY chunks_read ON chunks FOR SELECT USING (codebase_id IN (SELECT codebase_id FROM codebase_levels));
-CREATE POLICY chunks_write ON chunks FOR ALL USING (codebase_id IN (SELECT codebase_id FROM codebase_levels WHERE rank >= 2));
-
-ALTER TABLE embedding_cache ENABLE ROW LEVEL SECURITY;
-CREATE POLICY cache_read ON embedding_cache FOR SELECT USING (codebase_id IN (SELECT codebase_id FROM codebase_levels));
-CREATE POLICY cache_write ON embedding_cache FOR ALL USING (codebase_id IN (SELECT codebase_id FROM codebase_levels WHERE rank >= 2));
-
-ALTER TABLE term_stats ENABLE ROW LEVEL SECURITY;
-CREATE POLICY terms_read ON term_stats FOR SELECT USING (codebase_id IN (SELECT codebase_id FROM codebase_levels));
-CREATE POLICY terms_write ON term_stats FOR ALL USING (codebase_id IN (SELECT codebase_id FROM codebase_levels WHERE rank >= 2));
-
-ALTER TABLE training_runs ENABLE ROW LEVEL SECURITY;
-CREATE POLICY runs_read ON training_runs FOR SELECT USING (codebase_id IN (SELECT codebase_id FROM codebase_levels));
-CREATE POLICY runs_write ON training_runs FOR ALL USING (codebase_id IN (SELECT codebase_id FROM codebase_levels WHERE rank >= 2));
+${SCOPED_TABLES.map(scopedPolicies).join('\n')}
 
 -- The functions above check the caller's level themselves; this one would tell anyone any role's level.
 REVOKE EXECUTE ON FUNCTION semcode_rank(name, int) FROM PUBLIC

@@ -46,6 +46,14 @@ export interface ChunkFilter {
   pathRegex?: string;
 }
 
+/**
+ * How full-text and symbol candidates are found. `direct`: a plain query, for a role that owns the tables
+ * (PGlite's user, a single-user server's), whom row-level security does not restrict. `definer`: through the
+ * SECURITY DEFINER functions of accessSchema.ts, for a team member, because under the policies PostgreSQL will
+ * not use the GIN indexes for its `@@`. Both read the same rows; the rows are then read under the policies.
+ */
+export type CandidatePath = 'direct' | 'definer';
+
 /** A query's BM25 terms: lexemes, their idf, and the codebase's average chunk length in words. */
 export interface Bm25Query {
   terms: string[];
@@ -98,21 +106,30 @@ export async function textSearch(
   k: number,
   filter: ChunkFilter,
   vector?: string,
+  via: CandidatePath = 'direct',
 ): Promise<ScoredChunk[]> {
   const { terms, idf, avg } = bm;
   if (!generating.length) return [];
   const withCos = vector !== undefined && !!cb.dimension;
   const dim = Math.trunc(cb.dimension ?? 0);
   const cos = withCos ? `, 1 - (c.embedding::vector(${dim}) <=> $9::vector(${dim})) AS cos` : '';
-  // The candidates come from semcode_text_candidates (accessSchema.ts): under row-level security the GIN
-  // index could not serve the match. The rows are then read under the policies as any others.
+  const id = Math.trunc(cb.id);
+  const cand =
+    via === 'definer'
+      ? 'SELECT id FROM semcode_text_candidates($3, $4, $5::sparsevec, $6, $7, $8)'
+      : `SELECT c.id FROM chunks c
+          WHERE c.codebase_id = ${id} AND $3::int = ${id} AND c.tsv @@ to_tsquery('simple', $4)
+            AND ($7::text IS NULL OR c.language = $7) AND ($8::text IS NULL OR c.path ~ $8)
+          ORDER BY c.bm25 <#> $5::sparsevec, c.path, c.start_line
+          LIMIT $6`;
   const r = await db.query<ScoredChunk>(
     `WITH q AS (SELECT * FROM unnest($1::text[], $2::float8[]) AS q(lexeme, idf)),
+     cand AS (${cand}),
      scored AS (
        -- setweight + ts_filter cut each candidate's tsvector down to the query's lexemes in C, so only
        -- those few rows are unnested.
        SELECT c.id, ${bm25Sum('c', avg)} AS score
-         FROM semcode_text_candidates($3, $4, $5::sparsevec, $6, $7, $8) cand JOIN chunks c ON c.id = cand.id
+         FROM cand JOIN chunks c ON c.id = cand.id
          CROSS JOIN LATERAL unnest(ts_filter(setweight(c.tsv, 'A', $1::text[]), '{a}')) u
          JOIN q ON q.lexeme = u.lexeme
         GROUP BY c.id)
@@ -198,9 +215,20 @@ export async function relatedChunks(db: Queryable, cb: ChunkScope, chunk: ChunkW
  * words (whole and split), so no scan of the table. Ranked by how the name meets `whole` (the identifiers
  * joined as the query wrote them): exact names first, then prefixes, then shorter names.
  */
-export async function chunksNamed(db: Queryable, codebaseId: number, idents: string[], whole: string, limit: number): Promise<NameMatch[]> {
+export async function chunksNamed(
+  db: Queryable,
+  codebaseId: number,
+  idents: string[],
+  whole: string,
+  limit: number,
+  via: CandidatePath = 'direct',
+): Promise<NameMatch[]> {
   if (!idents.length) return [];
   const id = Math.trunc(codebaseId);
+  const matches =
+    via === 'definer'
+      ? `c.id IN (SELECT id FROM semcode_symbol_candidates(${id}, $1))`
+      : `c.codebase_id = ${id} AND c.symbol IS NOT NULL AND c.symbol_words @@ to_tsquery('simple', $1)`;
   const r = await db.query<NameMatch>(
     `SELECT * FROM (
        SELECT ${COLUMNS},
@@ -210,8 +238,7 @@ export async function chunksNamed(db: Queryable, codebaseId: number, idents: str
                    ELSE 3 END AS rank
          FROM chunks c
          CROSS JOIN LATERAL (SELECT regexp_replace(lower(c.symbol), '[^a-z0-9.]', '', 'g') AS norm) s
-         JOIN semcode_symbol_candidates(${id}, $1) cand ON cand.id = c.id
-        WHERE s.norm LIKE ALL ($2::text[])) m
+        WHERE ${matches} AND s.norm LIKE ALL ($2::text[])) m
       ORDER BY rank, length(symbol), symbol, path, "startLine"
       LIMIT $4`,
     [idents.map((w) => `${w}:*`).join(' & '), idents.map((w) => `%${w}%`), whole, Math.max(1, Math.trunc(limit))],

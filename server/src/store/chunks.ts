@@ -126,6 +126,7 @@ export async function ensureHnsw(db: Transactional, kind: DbKind, codebase: { id
   const id = Math.trunc(codebase.id);
   const dim = Math.trunc(dimension);
   const built = await db.transaction(async (tx) => {
+    await tx.query('SET LOCAL statement_timeout = 0'); // minutes at a million chunks, and no request waits on it
     const rows = (await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM chunks WHERE codebase_id = $1', [id])).rows[0]!.n;
     // A graph that outgrows maintenance_work_mem spills to disk: 2.5x slower at 100k chunks with the 64 MB
     // default. Size it to the graph (about dim*4 + 1 KiB per row), capped: PGlite shares this process.
@@ -140,7 +141,10 @@ export async function ensureHnsw(db: Transactional, kind: DbKind, codebase: { id
 
 /** Document frequencies and average length for BM25. */
 export async function refreshTermStats(db: Transactional, codebaseId: number): Promise<void> {
-  await db.transaction((tx) => recountTermStats(tx, codebaseId));
+  await db.transaction(async (tx) => {
+    await tx.query('SET LOCAL statement_timeout = 0'); // seconds per 100k chunks: not a runaway query
+    await recountTermStats(tx, codebaseId);
+  });
   await refreshTextIndexes(db, codebaseId);
 }
 

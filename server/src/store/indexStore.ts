@@ -4,7 +4,7 @@ import { SemcodeError } from '../errors';
 import { type FileWrite, allChunks, deleteFiles, ensureHnsw, fileHashes, fileHashesUnder, refreshTermStats, replaceFiles } from './chunks';
 import { type Codebase, Codebases, type RootedCodebase, codebaseLabel } from './codebases';
 import { CODEBASE_WRITER_LOCK, type Db, type Lease, type Transactional } from './db';
-import { cacheEmbeddings, cachedEmbeddings } from './embeddingCache';
+import { type CachedVector, cacheEmbeddings, cachedEmbeddings } from './embeddingCache';
 import { dropHnsw } from './maintenance';
 import { type Level, requireLevel } from './access';
 import { type NewTrainingRun, type TrainingRun, noteTrainingRun, recordTrainingRun, trainingRuns } from './trainingRuns';
@@ -111,7 +111,7 @@ export class IndexStore {
   }
 
   /** Cached vectors (as pgvector literals) for these model inputs. */
-  cachedEmbeddings(codebaseId: number, modelHash: string, inputHashes: string[]): Promise<Map<string, string>> {
+  cachedEmbeddings(codebaseId: number, modelHash: string, inputHashes: string[]): Promise<Map<string, CachedVector>> {
     return cachedEmbeddings(this.q, codebaseId, modelHash, inputHashes);
   }
 

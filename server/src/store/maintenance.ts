@@ -19,3 +19,12 @@ export async function refreshTextIndexes(db: Queryable, codebaseId: number): Pro
 export async function dropHnsw(db: Queryable, codebaseId: number): Promise<void> {
   await db.query('SELECT semcode_set_hnsw($1, NULL, 0)', [codebaseId]);
 }
+
+/**
+ * Whether the session's role owns the index tables (or belongs to the owning role): row-level security does
+ * not restrict it, so plain queries may use every index (chunkQueries.ts CandidatePath).
+ */
+export async function ownsIndexTables(db: Queryable): Promise<boolean> {
+  const r = await db.query<{ ok: boolean }>(`SELECT pg_has_role(relowner, 'USAGE') AS ok FROM pg_class WHERE oid = 'chunks'::regclass`);
+  return r.rows[0]?.ok === true;
+}

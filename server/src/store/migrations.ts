@@ -241,6 +241,8 @@ CREATE INDEX codebase_roots_by_codebase ON codebase_roots (codebase_id);
       await tx.query('DELETE FROM embedding_cache WHERE codebase_id IS NULL');
       await tx.query('ALTER TABLE embedding_cache ALTER COLUMN codebase_id SET NOT NULL');
       await tx.query('ALTER TABLE embedding_cache ADD PRIMARY KEY (codebase_id, model_hash, input_hash)');
+      // Lookups reuse any readable codebase's vector (embeddingCache.ts), so they search by input first.
+      await tx.query('CREATE INDEX embedding_cache_by_input ON embedding_cache (model_hash, input_hash)');
     },
   },
 ];

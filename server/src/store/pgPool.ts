@@ -16,12 +16,24 @@ import {
 } from './db';
 
 export interface PoolOptions {
-  /** connections at most; requests beyond it wait in the pool's queue */
+  /** connections at most (default 4); requests beyond it wait in the pool's queue */
   max?: number;
-  /** how long to wait for a connection (ms) */
+  /** how long a request waits for a connection, queued or connecting (ms, default 5000): then db_busy or db_unreachable */
   connectTimeoutMs?: number;
-  /** server-side statement timeout (ms); 0 = none (index builds on big codebases take minutes) */
+  /**
+   * server-side statement timeout (ms, default 120000; 0 = none): a runaway query is cancelled (db_timeout)
+   * rather than holding a connection. The HNSW build and BM25 recount lift it for their own transaction.
+   */
   statementTimeoutMs?: number;
+  /** an idle connection is closed after this long (ms, default 30000) */
+  idleTimeoutMs?: number;
+}
+
+const DEFAULT_STATEMENT_TIMEOUT_MS = 120_000;
+
+/** The server ended the connection (shut down, restarted, or an admin terminated it): it must not be reused. */
+function connectionLost(code: string | undefined): boolean {
+  return code === '57P01' || code === '57P02' || code === '57P03' || (code?.startsWith('08') ?? false);
 }
 
 /** Maps a driver error to a typed one: unreachable servers are a different thing from bad SQL. */
@@ -30,6 +42,7 @@ export function pgError(e: unknown, location: string): SemcodeError {
   const code = (e as { code?: string }).code;
   const msg = errorMessage(e);
   const unreachable =
+    connectionLost(code) ||
     code === 'ECONNREFUSED' ||
     code === 'ENOTFOUND' ||
     code === 'EHOSTUNREACH' ||
@@ -39,6 +52,7 @@ export function pgError(e: unknown, location: string): SemcodeError {
     code === '28000' ||
     /timeout exceeded when trying to connect|Connection terminated/i.test(msg);
   if (unreachable) return new SemcodeError('db_unreachable', `database unreachable at ${location}: ${msg}`, { cause: e });
+  if (code === '57014') return new SemcodeError('db_timeout', `a statement took longer than the statement timeout at ${location}: ${msg}`, { cause: e });
   // insufficient_privilege, and a row-level-security check that refused a written row
   if (code === '42501') return new SemcodeError('permission_denied', `permission denied at ${location}: ${msg}`, { cause: e });
   return new SemcodeError('db_error', `database error at ${location}: ${msg}`, { cause: e });
@@ -80,7 +94,13 @@ class PgSession implements Session {
 
   async query<T>(sql: string, params?: unknown[]): Promise<QueryResult<T>> {
     this.live();
-    return this.ordered.query<T>(sql, params);
+    try {
+      return await this.ordered.query<T>(sql, params);
+    } catch (e) {
+      const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+      if (connectionLost(cause?.code) || /Connection terminated/i.test(cause?.message ?? '')) this.broken = true;
+      throw e;
+    }
   }
 
   /**
@@ -124,7 +144,6 @@ export class PgPoolDb implements Db {
   readonly kind = 'postgres' as const;
   readonly location: string;
   private readonly pool: pg.Pool;
-  private readonly q: PgQueryable;
   /** the connecting role, looked up once */
   readonly principal = loginPrincipal(this);
 
@@ -137,15 +156,14 @@ export class PgPoolDb implements Db {
       connectionString: libpqUrl(url),
       max: opts.max ?? 4,
       connectionTimeoutMillis: opts.connectTimeoutMs ?? 5_000,
-      idleTimeoutMillis: 30_000,
-      statement_timeout: opts.statementTimeoutMs ?? 0,
+      idleTimeoutMillis: opts.idleTimeoutMs ?? 30_000,
+      statement_timeout: opts.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS,
       application_name: 'semcode',
       // Set at connection start (custom settings are accepted before pgvector loads and kept after).
       options: SESSION_OPTIONS,
     });
     // An idle client that loses its server must not crash the process.
     this.pool.on('error', () => {});
-    this.q = new PgQueryable(this.pool, this.location);
   }
 
   static async open(url: string, opts: PoolOptions = {}): Promise<PgPoolDb> {
@@ -160,11 +178,11 @@ export class PgPoolDb implements Db {
   }
 
   query<T>(sql: string, params?: unknown[]): Promise<QueryResult<T>> {
-    return this.q.query<T>(sql, params);
+    return this.onClient(null, (s) => s.query<T>(sql, params));
   }
 
   async exec(sql: string): Promise<void> {
-    await this.q.query(sql);
+    await this.query(sql);
   }
 
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
@@ -189,10 +207,11 @@ export class PgPoolDb implements Db {
       }
     }
     let client: pg.PoolClient;
+    const saturated = this.pool.totalCount >= (this.opts.max ?? 4);
     try {
       client = await this.pool.connect();
     } catch (e) {
-      throw pgError(e, this.location);
+      throw this.acquireError(e, saturated);
     }
     const session = new PgSession(who, client, this.location);
     // A checked-out client whose connection dies emits 'error'; unheard, that would crash the process.
@@ -222,6 +241,20 @@ export class PgPoolDb implements Db {
       client.removeListener('error', onError);
       client.release(session.broken || undefined);
     }
+  }
+
+  /**
+   * A connection that did not come in time: with every connection checked out when the request began, the
+   * server is reachable and the pool is busy (db_busy); otherwise connecting failed (pgError).
+   */
+  private acquireError(e: unknown, saturated: boolean): SemcodeError {
+    if (saturated && /timeout exceeded when trying to connect/i.test(errorMessage(e))) {
+      const ms = this.opts.connectTimeoutMs ?? 5_000;
+      return new SemcodeError('db_busy', `database busy at ${this.location}: all ${this.opts.max ?? 4} connections stayed in use for ${ms} ms; try again`, {
+        cause: e,
+      });
+    }
+    return pgError(e, this.location);
   }
 
   async tryLease(key: LeaseKey, label: string): Promise<LeaseResult> {
