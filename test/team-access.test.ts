@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { Engine } from '../server/src/engine';
@@ -15,7 +15,9 @@ import type { Queryable } from '../server/src/store/db';
 import { openDb } from '../server/src/store/open';
 import { queryBm25Vector } from '../server/src/text/bm25Vector';
 import { adminUrl, createTestDatabase } from './helpers/pg';
+import { LspServer } from './helpers/lspServer';
 import { makeProject, tempDir, testModel } from './helpers/workspace';
+import { searchRequest } from '../server/src/protocol/lspExt';
 
 const TABLES = ['codebases', 'codebase_roots', 'files', 'chunks', 'embedding_cache', 'term_stats', 'training_runs', 'codebase_access'];
 const CODEBASE = 'acme/api';
@@ -151,6 +153,26 @@ describe('team mode: per-codebase levels enforced by the database, on postgres',
     await assert.rejects(grant(await as(bob), CODEBASE, carol, 'read'), denied(new RegExp(`role ${bob} has read on ${CODEBASE}; granting access needs owner`)));
   });
 
+  test('in the language server, a reader’s folder is searched and not indexed, and the status says why', async () => {
+    await grant(await as(alice), CODEBASE, bob, 'read');
+    const settings = { model, databaseUrl: urlOf(bob) };
+    const s = await LspServer.start({
+      roots: [roots[bob]!],
+      initializationOptions: settings,
+      capabilities: { workspace: { configuration: true } },
+      onConfiguration: (items) => items.map((i) => (i.section === 'semcode' ? settings : i.section === 'semcode.codebase' ? CODEBASE : null)),
+    });
+    try {
+      const st = await s.ready();
+      assert.match(st.message ?? '', new RegExp(`read-only: ${bob} has read on ${CODEBASE}`));
+      assert.ok(!s.events.some((e) => e.kind === 'indexed'), 'no index run');
+      const r = await s.conn.sendRequest(searchRequest, { query: 'ring buffer push', k: 3 });
+      assert.equal(r.items.length, 3);
+    } finally {
+      await s.stop();
+    }
+  });
+
   test('write: indexes a change from its own clone; owner: grants and revokes; a revocation holds at the next request', async () => {
     await grant(await as(alice), CODEBASE, bob, 'write');
     appendFileSync(join(roots[bob]!, 'src', 'user-service.ts'), '\nexport function promoteUser(): void {}\n');
@@ -204,6 +226,38 @@ describe('team mode: per-codebase levels enforced by the database, on postgres',
       queryBm25Vector(['ring'], [1]),
     ]);
     assert.ok(Number(viaFunction.rows[0]!.n) > 0);
+  });
+
+  test('two roles indexing one codebase at once, from clones at different commits: no duplicate chunk, no half-indexed file', async () => {
+    await grant(await as(alice), CODEBASE, bob, 'write');
+    // Different content in the two clones: one file differs, one exists only in bob's.
+    appendFileSync(join(roots[alice]!, 'src', 'cache.go'), '\nfunc aliceOnly() int { return 1 }\n');
+    appendFileSync(join(roots[bob]!, 'src', 'cache.go'), '\nfunc bobOnly() int { return 2 }\n');
+    writeFileSync(join(roots[bob]!, 'src', 'extra.py'), 'def bob_extra():\n    return 3\n');
+    const [a, b] = [await engineAs(alice), await engineAs(bob)];
+    try {
+      const runs = await Promise.all([a.index({ roots: [roots[alice]!], waitForLease: true }), b.index({ roots: [roots[bob]!], waitForLease: true })]);
+      assert.equal(runs.length, 2);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+    const c = await sql('postgres');
+    const dup = await c.query(
+      `SELECT ch.path, ch.start_line, count(*) AS n FROM chunks ch JOIN codebases cb ON cb.id = ch.codebase_id
+        WHERE cb.name = $1 GROUP BY 1, 2 HAVING count(*) > 1`,
+      [CODEBASE],
+    );
+    assert.deepEqual(dup.rows, []);
+    // Each file's chunks are all from the one version its row records: the last completed write won whole.
+    const go = await c.query<{ content: string }>(
+      `SELECT string_agg(ch.content, '\n' ORDER BY ch.start_line) AS content FROM chunks ch JOIN codebases cb ON cb.id = ch.codebase_id
+        WHERE cb.name = $1 AND ch.path = 'src/cache.go'`,
+      [CODEBASE],
+    );
+    const text = go.rows[0]!.content;
+    assert.ok(text.includes('aliceOnly') !== text.includes('bobOnly'), 'one version of cache.go, not a mix');
+    await grant(await as(alice), CODEBASE, bob, 'read');
   });
 
   test('the administration commands, as child processes: exit 0, 1 for usage, 2 with one line for a refusal', () => {

@@ -11,6 +11,7 @@ import { Indexer, type IndexOptions, type IndexSummary, assertSameModel, rebuild
 import type { Db, Transactional } from './store/db';
 import type { CandidatePath } from './store/chunkQueries';
 import { ownsIndexTables } from './store/maintenance';
+import { levelOn } from './store/access';
 import { type Codebases, codebaseLabel } from './store/codebases';
 import { type Codebase, IndexStore, type RootedCodebase } from './store/indexStore';
 import { type DbTarget, openDb } from './store/open';
@@ -333,6 +334,22 @@ export class Engine {
     await this.embedder?.close().catch(() => {});
     this.embedder = null;
     await this.db.close();
+  }
+
+  /**
+   * The roots whose codebase this role may read but not write (a team member with read): the language
+   * server searches them and does not try to index them.
+   */
+  async readOnlyRoots(roots: string[]): Promise<{ root: string; name: string; role: string }[]> {
+    return this.session(async (s, codebases) => {
+      const out: { root: string; name: string; role: string }[] = [];
+      for (const rec of await resolveRoots(codebases, roots, this.names)) {
+        if (!rec.codebase) continue;
+        const { role, level } = await levelOn(s, rec.codebase.id);
+        if (level === 'read') out.push({ root: rec.given, name: rec.name, role });
+      }
+      return out;
+    });
   }
 
   /**

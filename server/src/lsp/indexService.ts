@@ -53,6 +53,8 @@ interface Waiter {
 
 export class IndexService {
   private readonly fullRoots = new Set<string>();
+  /** folders this role may only read, with what the status says about each */
+  private readonly readOnly = new Map<string, string>();
   private rebuildQueued = false;
   private fullWaiters: Waiter[] = [];
   private readonly pathsQueued = new Map<string, Set<string>>();
@@ -178,8 +180,11 @@ export class IndexService {
     }
   }
 
-  /** One engine.index run, reported through status, progress, the log and semcode/indexed. */
-  private async run(kind: 'full' | 'paths', roots: string[], paths: string[] | undefined, rebuild = false): Promise<IndexSummary> {
+  /**
+   * One engine.index run, reported through status, progress, the log and semcode/indexed. Folders whose
+   * codebase this role may only read are left out (null when that leaves nothing to index).
+   */
+  private async run(kind: 'full' | 'paths', roots: string[], paths: string[] | undefined, rebuild = false): Promise<IndexSummary | null> {
     const { status } = this.host;
     const ac = new AbortController();
     this.abort = ac;
@@ -200,6 +205,25 @@ export class IndexService {
       await this.gate();
       if (ac.signal.aborted) throw new SemcodeError('usage', 'indexing cancelled');
       const engine = (opened = await this.host.engine());
+      // A team member with read on a folder's codebase searches it and leaves indexing to those who may write.
+      const readOnly = await engine.readOnlyRoots(roots);
+      for (const r of roots) this.readOnly.delete(r);
+      for (const r of readOnly) this.readOnly.set(r.root, `read-only: ${r.role} has read on ${r.name}, so it is searched, not indexed`);
+      roots = roots.filter((r) => !this.readOnly.has(r));
+      if (!roots.length) {
+        const counts = await this.counts(engine);
+        const more = this.hasQueued();
+        status.set({
+          health: 'ok',
+          quiescent: !more,
+          message: this.readOnlyNote(),
+          files: counts.files,
+          chunks: counts.chunks,
+          percent: undefined,
+          lastError: null,
+        });
+        return null;
+      }
       const embedder = await engine.configuredEmbedder();
       status.set({ model: embedder.modelId, backend: embedder.backend, dimension: embedder.dimension });
       const before = status.current.chunks;
@@ -252,7 +276,7 @@ export class IndexService {
       status.set({
         health: warnings.length ? 'warning' : 'ok',
         quiescent: !more,
-        message: more ? 'indexing' : warnings.join('; ') || undefined,
+        message: more ? 'indexing' : warnings.join('; ') || this.readOnlyNote(),
         model: summary.modelId,
         dimension: summary.dimension,
         backend: engine.activeEmbedder?.backend ?? null,
@@ -290,6 +314,10 @@ export class IndexService {
       reporter?.done();
       if (this.abort === ac) this.abort = null;
     }
+  }
+
+  private readOnlyNote(): string | undefined {
+    return this.readOnly.size ? [...this.readOnly.values()].join('; ') : undefined;
   }
 
   /** Files and chunks of the workspace's indexes, and whether one of them has a full run that never finished. */
