@@ -11,6 +11,7 @@ export function readSettings(): SemcodeSettings {
     model: c.get<string>('model') || undefined,
     databaseUrl: c.get<string>('databaseUrl') || undefined,
     databaseDir: c.get<string>('databaseDir') || undefined,
+    databasePoolSize: c.get<number>('databasePoolSize'),
     ignore: c.get<string[]>('ignore'),
     maxFileSize: c.get<number>('maxFileSize'),
     backend: c.get<'cpu' | 'wasm'>('backend'),

@@ -16,7 +16,7 @@ import { type Codebases, codebaseLabel } from './store/codebases';
 import { type Codebase, IndexStore, type RootedCodebase } from './store/indexStore';
 import { type DbTarget, openDb } from './store/open';
 import { type ModelVersion, versionOfModel } from './train/versions';
-import { type SearchHit, type SearchOptions, Searcher } from './search/search';
+import { type SearchHit, type SearchOptions, Searcher, prepareQuery } from './search/search';
 
 export interface EngineConfig {
   db: DbTarget;
@@ -303,7 +303,8 @@ export class Engine {
       const embedder = await this.embedderFor(codebases);
       embed = async (q: string) => (await embedder.embed([q]))[0]!;
     }
-    return this.session((s, _, via) => new Searcher(s, embed, { candidates: via }).search(codebases, query, opts));
+    const prepared = await prepareQuery(query, opts, embed);
+    return this.session((s, _, via) => new Searcher(s, null, { candidates: via }).searchPrepared(codebases, prepared, opts));
   }
 
   /** The codebases of these roots, or of these names, or (neither given) every codebase in the database. */

@@ -22,7 +22,7 @@ export class EngineHolder {
     if (!this.opening) {
       const s = this.opened;
       this.opening = Engine.open({
-        db: s.databaseUrl ? { url: s.databaseUrl } : { dir: s.databaseDir || undefined },
+        db: s.databaseUrl ? { url: s.databaseUrl, pool: { max: s.databasePoolSize } } : { dir: s.databaseDir || undefined },
         modelSetting: s.model || undefined,
         backend: s.backend,
       }).then(async (engine) => {

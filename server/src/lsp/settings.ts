@@ -23,6 +23,11 @@ export function normalizeSettings(raw: unknown): NormalizedSettings {
   out.model = str(r.model);
   out.databaseUrl = str(r.databaseUrl);
   out.databaseDir = str(r.databaseDir);
+  if (r.databasePoolSize !== undefined && r.databasePoolSize !== null && r.databasePoolSize !== 0) {
+    if (typeof r.databasePoolSize === 'number' && Number.isInteger(r.databasePoolSize) && r.databasePoolSize > 0 && r.databasePoolSize <= 100)
+      out.databasePoolSize = r.databasePoolSize;
+    else warnings.push(`semcode.databasePoolSize must be a whole number from 1 to 100, got ${JSON.stringify(r.databasePoolSize)}; using 4`);
+  }
   if (r.ignore !== undefined && r.ignore !== null) {
     if (Array.isArray(r.ignore) && r.ignore.every((p) => typeof p === 'string')) out.ignore = r.ignore.filter((p) => p.trim());
     else warnings.push('semcode.ignore must be a list of patterns; ignored');
@@ -63,7 +68,10 @@ export interface SettingsChange {
 export function diffSettings(a: SemcodeSettings, b: SemcodeSettings): SettingsChange {
   return {
     model: (a.model ?? '') !== (b.model ?? ''),
-    database: (a.databaseUrl ?? '') !== (b.databaseUrl ?? '') || (a.databaseDir ?? '') !== (b.databaseDir ?? ''),
+    database:
+      (a.databaseUrl ?? '') !== (b.databaseUrl ?? '') ||
+      (a.databaseDir ?? '') !== (b.databaseDir ?? '') ||
+      (a.databasePoolSize ?? 0) !== (b.databasePoolSize ?? 0),
     backend: (a.backend ?? '') !== (b.backend ?? ''),
     walk:
       JSON.stringify(a.ignore ?? []) !== JSON.stringify(b.ignore ?? []) ||

@@ -99,6 +99,8 @@ export interface SemcodeSettings {
   databaseUrl?: string;
   /** the embedded database directory; empty = the per-user default */
   databaseDir?: string;
+  /** connections to the shared server at most (default 4); PostgreSQL only */
+  databasePoolSize?: number;
   ignore?: string[];
   maxFileSize?: number;
   backend?: 'cpu' | 'wasm';

@@ -55,6 +55,34 @@ export interface SearcherOptions {
   candidates?: CandidatePath;
 }
 
+/** A query checked and embedded: everything a search needs before it reads the database. */
+export interface PreparedQuery {
+  query: string;
+  k: number;
+  mode: SearchMode;
+  /** pgvector literal of the query's embedding; null in text mode */
+  vector: string | null;
+}
+
+/**
+ * Checks a query and embeds it, with no database work: the engine does this before it takes a connection,
+ * so a search never holds one while it waits for the model.
+ */
+export async function prepareQuery(query: string, opts: SearchOptions, embedQuery: QueryEmbedder | null): Promise<PreparedQuery> {
+  const k = Math.max(1, Math.min(opts.k ?? 10, 1000));
+  const mode = opts.mode ?? 'hybrid';
+  if (!SEARCH_MODES.includes(mode)) throw new SemcodeError('usage', `unknown search mode ${String(mode)}: use ${SEARCH_MODES.join(', ')}`);
+  // Nothing to match: without a word, every mode returned arbitrary chunks.
+  if (!queryTerms(query).length) throw new SemcodeError('empty_query', 'the query has no words to search for');
+  if (opts.glob) globToRegex(opts.glob); // an invalid glob is the caller's mistake, before any work
+  let vector: string | null = null;
+  if (mode !== 'text') {
+    if (!embedQuery) throw new SemcodeError('usage', `search mode ${mode} needs a model`);
+    vector = vectorLiteral(await embedQuery(query));
+  }
+  return { query, k, mode, vector };
+}
+
 export class Searcher {
   private readonly fusion: FusionWeights;
   private readonly candidates: CandidatePath;
@@ -70,23 +98,17 @@ export class Searcher {
 
   /** Searches the codebases (all indexed with one model) and merges their results by score. */
   async search(codebases: Codebase[], query: string, opts: SearchOptions = {}): Promise<SearchHit[]> {
-    const k = Math.max(1, Math.min(opts.k ?? 10, 1000));
-    const mode = opts.mode ?? 'hybrid';
-    if (!SEARCH_MODES.includes(mode)) throw new SemcodeError('usage', `unknown search mode ${String(mode)}: use ${SEARCH_MODES.join(', ')}`);
-    // Nothing to match: without a word, every mode returned arbitrary chunks.
-    if (!queryTerms(query).length) throw new SemcodeError('empty_query', 'the query has no words to search for');
-    if (opts.glob) globToRegex(opts.glob); // an invalid glob is the caller's mistake, before any work
-    let vector: string | null = null;
-    if (mode !== 'text') {
-      if (!this.embedQuery) throw new SemcodeError('usage', `search mode ${mode} needs a model`);
-      vector = vectorLiteral(await this.embedQuery(query));
-    }
+    return this.searchPrepared(codebases, await prepareQuery(query, opts, this.embedQuery), opts);
+  }
+
+  /** A search whose query is checked and embedded already (prepareQuery). */
+  async searchPrepared(codebases: Codebase[], q: PreparedQuery, opts: SearchOptions = {}): Promise<SearchHit[]> {
     const hits: SearchHit[] = [];
     for (const cb of codebases) {
-      for (const row of await this.searchOne(cb, query, vector, mode, k, opts)) hits.push(toHit(cb, row));
+      for (const row of await this.searchOne(cb, q.query, q.vector, q.mode, q.k, opts)) hits.push(toHit(cb, row));
     }
     hits.sort(byScore);
-    return hits.slice(0, k);
+    return hits.slice(0, q.k);
   }
 
   private async searchOne(cb: Codebase, query: string, vector: string | null, mode: SearchMode, k: number, opts: SearchOptions): Promise<ScoredChunk[]> {

@@ -189,9 +189,14 @@ export function decide(before: number[], after: number[], seed: number): Decisio
   return { save: bigEnough && reliable, gain, bootstrap, reason };
 }
 
-/** The pairs of a codebase, from its stored chunks; with each pair's chunk index. */
-export function codebasePairs(chunks: Chunk[], root: string): { pairs: Pair[]; chunkOf: Map<Pair, number> } {
-  const pairs = dedupePairs(minePairs(chunks, root));
+/**
+ * The pairs of a codebase, from its stored chunks; with each pair's chunk index. Their source is empty: in
+ * one codebase the relative path alone names a file, so the held-out split (a seeded hash of source and
+ * path) is the same wherever the codebase is checked out. With the folder's path in it, two checkouts of one
+ * commit held out different files and could come to different decisions.
+ */
+export function codebasePairs(chunks: Chunk[]): { pairs: Pair[]; chunkOf: Map<Pair, number> } {
+  const pairs = dedupePairs(minePairs(chunks, ''));
   const at = new Map<string, number>();
   chunks.forEach((c, i) => at.set(`${c.path}\0${c.startLine}`, i));
   const chunkOf = new Map<Pair, number>();
@@ -293,7 +298,7 @@ export async function finetune(engine: FinetuneEngine, opts: FinetuneOptions): P
     // The model first: a model that cannot be fine-tuned at all is the more useful thing to hear.
     const base = await loadBase(codebase, engine.db);
     const chunks = await engine.store.session((st) => st.allChunks(codebase.id));
-    const { pairs, chunkOf } = codebasePairs(chunks, codebase.root);
+    const { pairs, chunkOf } = codebasePairs(chunks);
     run.pairsMined = pairs.length;
     run.chunks = chunks.length;
     log(`mined ${pairs.length} documentation → code pairs from ${chunks.length} chunks of ${codebase.root}`);

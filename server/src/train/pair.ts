@@ -9,7 +9,7 @@ export interface Pair {
   /** the function's chunk with its documentation removed */
   code: string;
   language: string;
-  /** package id (corpus) or codebase root (fine-tuning) */
+  /** package id (corpus); empty for a codebase's own pairs (fine-tuning), whose relative paths name its files */
   source: string;
   /** posix path relative to the source */
   path: string;
