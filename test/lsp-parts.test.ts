@@ -71,6 +71,12 @@ test('settings: wrong types are dropped with a warning, empty strings are unset,
   });
   assert.deepEqual(normalizeSettings({ followExternalLinks: true }).settings, { followExternalLinks: true });
   assert.match(normalizeSettings({ followExternalLinks: 'yes' }).warnings.join(), /followExternalLinks must be true or false/);
+  assert.deepEqual(normalizeSettings({ databasePoolSize: 10 }).settings, { databasePoolSize: 10 });
+  for (const bad of [2.5, -1, 101, '8']) {
+    const r = normalizeSettings({ databasePoolSize: bad });
+    assert.deepEqual(r.settings, {}, String(bad));
+    assert.match(r.warnings.join(), /databasePoolSize must be a whole number from 1 to 100/);
+  }
   assert.equal(diffSettings({}, { followExternalLinks: true }).walk, true, 'following outside links changes which files are indexed');
   assert.deepEqual(diffSettings({ model: 'a' }, { model: 'a', ignore: ['x'] }), {
     model: false,

@@ -287,6 +287,8 @@ describe('team mode: per-codebase levels enforced by the database, on postgres',
       ['grant', '--codebase', CODEBASE, '--role', carol, '--level', 'read'],
       ['team', 'promote', '--db', made.url],
       ['team', 'add', '--db', made.url],
+      ['team', 'add', '--db', made.url, '--role', `sc_nobody_${tag}`],
+      ['grant', '--db', urlOf(alice), '--codebase', CODEBASE, '--role', `sc_nobody_${tag}`, '--level', 'read'],
     ]) {
       assert.equal(cli(...args).code, 1, args.join(' '));
     }

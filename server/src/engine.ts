@@ -342,6 +342,9 @@ export class Engine {
    * server searches them and does not try to index them.
    */
   async readOnlyRoots(roots: string[]): Promise<{ root: string; name: string; role: string }[]> {
+    // The tables' owner (the embedded database's user, a single-user server) may write everything: no
+    // lookups on every watcher run.
+    if ((await this.candidatePath()) === 'direct') return [];
     return this.session(async (s, codebases) => {
       const out: { root: string; name: string; role: string }[] = [];
       for (const rec of await resolveRoots(codebases, roots, this.names)) {

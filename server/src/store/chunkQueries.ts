@@ -113,12 +113,11 @@ export async function textSearch(
   const withCos = vector !== undefined && !!cb.dimension;
   const dim = Math.trunc(cb.dimension ?? 0);
   const cos = withCos ? `, 1 - (c.embedding::vector(${dim}) <=> $9::vector(${dim})) AS cos` : '';
-  const id = Math.trunc(cb.id);
   const cand =
     via === 'definer'
       ? 'SELECT id FROM semcode_text_candidates($3, $4, $5::sparsevec, $6, $7, $8)'
       : `SELECT c.id FROM chunks c
-          WHERE c.codebase_id = ${id} AND $3::int = ${id} AND c.tsv @@ to_tsquery('simple', $4)
+          WHERE c.codebase_id = $3 AND c.tsv @@ to_tsquery('simple', $4)
             AND ($7::text IS NULL OR c.language = $7) AND ($8::text IS NULL OR c.path ~ $8)
           ORDER BY c.bm25 <#> $5::sparsevec, c.path, c.start_line
           LIMIT $6`;
