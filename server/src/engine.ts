@@ -11,6 +11,7 @@ import { Indexer, type IndexOptions, type IndexSummary, assertSameModel, rebuild
 import type { Db, Transactional } from './store/db';
 import type { CandidatePath } from './store/chunkQueries';
 import { ownsIndexTables } from './store/maintenance';
+import { type RateKind, takeRate } from './store/limits';
 import { levelOn } from './store/access';
 import { type Codebases, codebaseLabel } from './store/codebases';
 import { type Codebase, IndexStore, type RootedCodebase } from './store/indexStore';
@@ -98,6 +99,15 @@ export class Engine {
           throw e;
         },
       ));
+  }
+
+  /**
+   * Charges one search or index run to this role's rate limits (store/limits.ts), before the work: a
+   * rate_limited error past them. The schema's owner (the team's admin, and PGlite's one user) has none.
+   */
+  async charge(kind: RateKind): Promise<void> {
+    if ((await this.candidatePath()) === 'direct') return;
+    await this.store.session((st) => takeRate(st.q, kind));
   }
 
   private resolveRoots(roots: string[]): Promise<RootRecord[]> {
@@ -191,6 +201,7 @@ export class Engine {
    * before a rebuild starts (an interrupted rebuild resumes with the same model) and after indexing.
    */
   private async runIndexer(embedder: Embedder, opts: IndexOptions, records: RootRecord[]): Promise<IndexSummary> {
+    await this.charge('index');
     this.chunker ??= createChunker();
     const version = versionOfModel(embedder.modelDir);
     const sync = async (cb: Codebase | null) => {
@@ -304,6 +315,7 @@ export class Engine {
       embed = async (q: string) => (await embedder.embed([q]))[0]!;
     }
     const prepared = await prepareQuery(query, opts, embed);
+    await this.charge('search');
     return this.session((s, _, via) => new Searcher(s, null, { candidates: via }).searchPrepared(codebases, prepared, opts));
   }
 

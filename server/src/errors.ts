@@ -27,6 +27,8 @@ export type ErrorCode =
   | 'codebase_name_taken'
   /** the database refused: the role lacks the level on the codebase (read < write < owner), or a privilege */
   | 'permission_denied'
+  /** a per-role limit of the shared server (searches or index runs per window, or concurrent connections) was reached */
+  | 'rate_limited'
   | 'io_error'
   /** the disk holding the index filled up: "no space left on DIR (N MB free)"; the index keeps what was committed */
   | 'disk_full'

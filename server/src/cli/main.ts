@@ -31,6 +31,9 @@ team mode (a shared PostgreSQL database; each developer connects as their own ro
   semcode grant       --db URL --codebase NAME --role ROLE --level read|write|owner   (an owner of the codebase)
   semcode revoke      --db URL --codebase NAME --role ROLE
   semcode access      --db URL [--codebase NAME] [--json]      (who has what, on the codebases you may see)
+  semcode team limit  --db URL --role ROLE [--searches-per-minute N] [--index-runs-per-hour N] [--connections N]
+                      (the team's admin; N or none; a limit on the group role semcode_team holds for every member)
+  semcode team limits --db URL [--role ROLE] [--json]
 
 common options:
   --codebase NAME    the codebase's name, the same on every machine (default: the repository's origin remote,
@@ -65,6 +68,9 @@ const OPTIONS = {
   epochs: { type: 'string' },
   role: { type: 'string' },
   level: { type: 'string' },
+  'searches-per-minute': { type: 'string' },
+  'index-runs-per-hour': { type: 'string' },
+  connections: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 

@@ -5,6 +5,7 @@
  */
 import { type AccessRow, DEFAULT_TEAM_ROLE, LEVELS, type Level, accessList, grant, revoke, teamAdd, teamInit, teamRemove } from '../store/access';
 import type { Db, Session } from '../store/db';
+import { type LimitChange, type LimitRow, listLimits, setLimits } from '../store/limits';
 import { isPostgresUrl, openDb } from '../store/open';
 
 export interface TeamArgs {
@@ -13,6 +14,9 @@ export interface TeamArgs {
   codebase?: string;
   level?: string;
   json?: boolean;
+  'searches-per-minute'?: string;
+  'index-runs-per-hour'?: string;
+  connections?: string;
 }
 
 /** A usage mistake (exit 1), as the CLI's own UsageError. */
@@ -47,6 +51,23 @@ export async function teamCommand(command: string, rest: string[], a: TeamArgs, 
       say = () => `${role} is no longer a member of the team`;
       break;
     }
+    case 'team limit': {
+      const role = need(a.role, '--role ROLE');
+      const change: LimitChange = {
+        searchesPerMinute: limitValue(a['searches-per-minute'], '--searches-per-minute', 1, usage),
+        indexRunsPerHour: limitValue(a['index-runs-per-hour'], '--index-runs-per-hour', 1, usage),
+        connections: limitValue(a.connections, '--connections', 0, usage),
+      };
+      if (Object.values(change).every((v) => v === undefined))
+        throw usage('team limit needs --searches-per-minute, --index-runs-per-hour or --connections (N or none)');
+      run = (s) => setLimits(s, role, change);
+      say = (row) => formatLimits([row as LimitRow]);
+      break;
+    }
+    case 'team limits':
+      run = (s) => listLimits(s, a.role);
+      say = (rows) => ((rows as LimitRow[]).length ? formatLimits(rows as LimitRow[]) : 'no role has a limit');
+      break;
     case 'grant': {
       const [codebase, role, level] = [need(a.codebase, '--codebase NAME'), need(a.role, '--role ROLE'), need(a.level, '--level read|write|owner')];
       if (!LEVELS.includes(level as Level)) throw usage(`--level is one of ${LEVELS.join(', ')}, not ${level}`);
@@ -65,12 +86,15 @@ export async function teamCommand(command: string, rest: string[], a: TeamArgs, 
       say = (rows) => formatAccess(rows as AccessRow[]);
       break;
     default:
-      throw usage(command === 'team' ? `team takes init, add or remove, not '${sub ?? ''}'` : `unknown command '${command}'`);
+      throw usage(command === 'team' ? `team takes init, add, remove, limit or limits, not '${sub ?? ''}'` : `unknown command '${command}'`);
   }
   const db = await openDb({ url: a.db });
   try {
     const result = await inSession(db, run);
-    if (a.json) process.stdout.write(`${JSON.stringify(command === 'access' ? { access: result } : { ok: true, result: result ?? null })}\n`);
+    if (a.json)
+      process.stdout.write(
+        `${JSON.stringify(command === 'access' ? { access: result } : sub === 'limits' ? { limits: result } : { ok: true, result: result ?? null })}\n`,
+      );
     else process.stdout.write(`${say(result)}\n`);
     return 0;
   } finally {
@@ -86,4 +110,22 @@ function formatAccess(rows: AccessRow[]): string {
   if (!rows.length) return 'no codebases you may see';
   const width = Math.max(...rows.map((r) => r.codebase.length));
   return rows.map((r) => `${r.codebase.padEnd(width)}  ${r.level.padEnd(5)}  ${r.role}`).join('\n');
+}
+
+/** A limit's value: a whole number of at least `min`, or none (lifts it); undefined when the flag is absent. */
+function limitValue(v: string | undefined, flag: string, min: number, usage: Usage): number | null | undefined {
+  if (v === undefined) return undefined;
+  if (v === 'none') return null;
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < min || n > 2 ** 31 - 1) throw usage(`${flag} takes a whole number >= ${min}, or none; not ${v}`);
+  return n;
+}
+
+function formatLimits(rows: LimitRow[]): string {
+  const per = (n: number | null, what: string) => `${what} ${n ?? 'none'}`;
+  return rows
+    .map(
+      (r) => `${r.role}: ${per(r.searchesPerMinute, 'searches/minute')}, ${per(r.indexRunsPerHour, 'index runs/hour')}, ${per(r.connections, 'connections')}`,
+    )
+    .join('\n');
 }

@@ -24,6 +24,7 @@ export async function relatedHover(engine: Engine, roots: readonly string[], uri
   const indexed = (await engine.indexedCodebases([where.root]))[0];
   if (!indexed) return null;
   const word = await wordAt(fsPath, position);
+  if (word !== '') await engine.charge('search'); // '' (no word under the cursor) searches nothing
   const related = await engine.session(async (s, _, via) => {
     const chunk = await symbolChunk(s, indexed.codebase, where.rel, position.line + 1, word, via);
     return chunk ? relatedChunks(s, indexed.codebase, chunk, RELATED) : [];

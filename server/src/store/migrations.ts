@@ -3,6 +3,7 @@ import { defaultCodebaseName } from '../identity/codebaseName';
 import { stemStoredTerms, symbolWords } from '../text/terms';
 import { SemcodeError } from '../errors';
 import { ACCESS_SCHEMA_SQL } from './accessSchema';
+import { LIMITS_SCHEMA_SQL } from './limitsSchema';
 import type { Db, Queryable } from './db';
 import { hnswIndexName } from './indexStore';
 import { recountTermStats } from './termStats';
@@ -244,6 +245,11 @@ CREATE INDEX codebase_roots_by_codebase ON codebase_roots (codebase_id);
       // Lookups reuse any readable codebase's vector (embeddingCache.ts), so they search by input first.
       await tx.query('CREATE INDEX embedding_cache_by_input ON embedding_cache (model_hash, input_hash)');
     },
+  },
+  {
+    version: 7,
+    name: 'per-role rate limits',
+    sql: LIMITS_SCHEMA_SQL,
   },
 ];
 

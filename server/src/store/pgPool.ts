@@ -52,6 +52,17 @@ export function pgError(e: unknown, location: string): SemcodeError {
     code === '28000' ||
     /timeout exceeded when trying to connect|Connection terminated/i.test(msg);
   if (unreachable) return new SemcodeError('db_unreachable', `database unreachable at ${location}: ${msg}`, { cause: e });
+  // semcode_take's limit (limitsSchema.ts), and PostgreSQL's per-role connection limit (not the server's own max_connections)
+  if (code === '53400') return new SemcodeError('rate_limited', `${msg} (${location})`, { cause: e });
+  if (code === '53300' && /for role/i.test(msg)) {
+    return new SemcodeError(
+      'rate_limited',
+      `${msg} at ${location}: the team's admin sets it (semcode team limit --connections); a smaller semcode.databasePoolSize holds fewer`,
+      {
+        cause: e,
+      },
+    );
+  }
   if (code === '57014') return new SemcodeError('db_timeout', `a statement took longer than the statement timeout at ${location}: ${msg}`, { cause: e });
   // insufficient_privilege, and a row-level-security check that refused a written row
   if (code === '42501') return new SemcodeError('permission_denied', `permission denied at ${location}: ${msg}`, { cause: e });
