@@ -153,11 +153,11 @@ function parseArgs(argv: string[]): Args {
 // ---------------------------------------------------------------------------------------------------------
 // Small helpers
 
-function log(msg: string): void {
+export function log(msg: string): void {
   process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 }
 
-function secs(ms: number): string {
+export function secs(ms: number): string {
   return (ms / 1000).toFixed(1);
 }
 
@@ -187,13 +187,13 @@ export function dist(samples: number[]): Dist {
   };
 }
 
-function ms(x: number): string {
+export function ms(x: number): string {
   return Number.isFinite(x) ? x.toFixed(1) : '-';
 }
 
 const rng = mulberry32;
 
-function nproc(): string {
+export function nproc(): string {
   try {
     return execFileSync('nproc', { encoding: 'utf8' }).trim();
   } catch {
@@ -201,7 +201,7 @@ function nproc(): string {
   }
 }
 
-function loadAvg(): string {
+export function loadAvg(): string {
   return loadavg()
     .map((x) => x.toFixed(2))
     .join(' ');
@@ -218,7 +218,7 @@ function writeAtomic(file: string, data: string | Uint8Array): void {
 
 const cleanups = new Set<() => Promise<void>>();
 
-function onCleanup(fn: () => void | Promise<void>): () => Promise<void> {
+export function onCleanup(fn: () => void | Promise<void>): () => Promise<void> {
   let done = false;
   const run = async () => {
     if (done) return;
@@ -230,7 +230,7 @@ function onCleanup(fn: () => void | Promise<void>): () => Promise<void> {
   return run;
 }
 
-function cleanUpOnSignals(): void {
+export function cleanUpOnSignals(): void {
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.once(sig, () => {
       log(`${sig}: cleaning up`);
@@ -503,7 +503,7 @@ export function prefixCorpus(c: Corpus, n: number): Corpus {
   return { files: c.files.slice(0, chunks[n - 1]!.f + 1), chunks, vectors: c.vectors.subarray(0, n * c.dim), dim: c.dim };
 }
 
-function vectorOf(c: Corpus, i: number): Float32Array {
+export function vectorOf(c: Corpus, i: number): Float32Array {
   return c.vectors.subarray(i * c.dim, (i + 1) * c.dim);
 }
 
@@ -588,9 +588,9 @@ function* fileBatches(corpus: Corpus): Generator<FileWrite[]> {
   if (batch.length) yield batch;
 }
 
-export async function load(engine: Engine, root: string, corpus: Corpus, model: BenchModel): Promise<LoadResult> {
+export async function load(engine: Engine, root: string, corpus: Corpus, model: BenchModel, name = root): Promise<LoadResult> {
   const store = engine.store;
-  let cb = await store.ensureCodebase(root);
+  let cb = await store.ensureCodebase(root, name);
   await store.setModel(cb.id, model.id, model.hash, model.dim);
   cb = (await store.codebase(root))!;
   let insertMs = 0;
@@ -794,7 +794,7 @@ export async function dbSettings(db: Db): Promise<string> {
 }
 
 /** The code under test: commit and whether server/ has uncommitted changes (read-only git). */
-function codeVersion(): string {
+export function codeVersion(): string {
   try {
     const head = execFileSync('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
     const dirty = execFileSync('git', ['-C', REPO, 'status', '--porcelain', '--', 'server'], { encoding: 'utf8' }).trim();

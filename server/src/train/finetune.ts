@@ -263,6 +263,8 @@ export async function finetune(engine: FinetuneEngine, opts: FinetuneOptions): P
   if (!(Number.isInteger(epochs) && epochs >= 0)) throw new SemcodeError('usage', `epochs must be a non-negative integer, got ${epochs}`);
   const [cb] = await engine.codebasesFor([opts.root]);
   const codebase = cb!;
+  // Training records its run and re-indexes with the new model: a writer's work (a reader is told so here).
+  await engine.store.session((st) => st.requireLevel(codebase, 'write', 'training'));
   const startedAt = new Date();
   const t0 = performance.now();
   const run: NewTrainingRun = {
