@@ -273,7 +273,7 @@ for (const backend of BACKENDS) {
         }
         await old.query(`CREATE INDEX chunks_hnsw_cb1 ON chunks USING hnsw ((embedding::vector(2)) vector_cosine_ops) WHERE codebase_id = 1`);
         await old.query('UPDATE codebases SET hnsw_dim = 2');
-        assert.equal(await migrate(old), 6); // 3 to 8
+        assert.equal(await migrate(old), 7); // 3 to 9
         // the old HNSW index's predicate lacks the dimension: dropped, to be rebuilt by the next index run
         assert.equal((await old.query(`SELECT 1 FROM pg_indexes WHERE indexname = 'chunks_hnsw_cb1'`)).rows.length, 0);
         assert.equal((await old.query<{ d: number | null }>('SELECT hnsw_dim AS d FROM codebases')).rows[0]!.d, null);

@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { Engine } from '../server/src/engine';
@@ -199,9 +199,15 @@ describe('team mode: per-codebase levels enforced by the database, on postgres',
     try {
       await s.ready();
       const run = await s.waitIndexed();
-      assert.ok(run.changed.some((u) => u.endsWith('user-service.ts')), JSON.stringify(run.changed));
+      assert.ok(
+        run.changed.some((u) => u.endsWith('user-service.ts')),
+        JSON.stringify(run.changed),
+      );
       const r = await s.conn.sendRequest(searchRequest, { query: 'demote user', k: 3, mode: 'text' });
-      assert.ok(r.items.some((h) => h.symbol === 'demoteUser'), JSON.stringify(r.items.map((h) => h.symbol)));
+      assert.ok(
+        r.items.some((h) => h.symbol === 'demoteUser'),
+        JSON.stringify(r.items.map((h) => h.symbol)),
+      );
     } finally {
       await s.stop();
       await grant(await as(alice), CODEBASE, bob, 'read');
@@ -232,6 +238,32 @@ describe('team mode: per-codebase levels enforced by the database, on postgres',
         [dan, 'read'],
       ].sort((x, y) => (x[0]! < y[0]! ? -1 : 1)),
     );
+  });
+
+  test('two roles on one shared machine each map their own clone of the codebase, and neither sees nor removes the other’s', async () => {
+    await grant(await as(alice), CODEBASE, bob, 'write');
+    const onDevbox = async (r: string) => {
+      const e = await Engine.open({ db: { url: urlOf(r) }, model, host: 'shared-devbox' });
+      await e.nameCodebases([{ root: roots[r]!, name: CODEBASE }]);
+      return e;
+    };
+    const [a, b] = [await onDevbox(alice), await onDevbox(bob)];
+    try {
+      await a.index({ roots: [roots[alice]!] });
+      await b.index({ roots: [roots[bob]!] }); // once "two folders with one name" (codebase_name_taken)
+      const hits = await b.search([roots[bob]!], 'ring buffer push', { k: 3 });
+      assert.equal(hits[0]?.root, realpathSync(roots[bob]!));
+      assert.equal((await a.search([roots[alice]!], 'ring buffer push', { k: 3 }))[0]?.root, realpathSync(roots[alice]!));
+    } finally {
+      await a.close();
+      await b.close();
+    }
+    const mine = async (r: string) =>
+      (await (await sql(r)).query<{ path: string }>(`SELECT path FROM codebase_roots WHERE host = 'shared-devbox'`)).rows.map((x) => x.path);
+    assert.deepEqual(await mine(bob), [realpathSync(roots[bob]!)]);
+    assert.equal((await (await sql(bob)).query(`DELETE FROM codebase_roots WHERE host = 'shared-devbox'`)).rowCount, 1, 'only its own');
+    assert.deepEqual(await mine(alice), [realpathSync(roots[alice]!)]);
+    await grant(await as(alice), CODEBASE, bob, 'read');
   });
 
   test('under the policies a reader’s vector search uses the HNSW index, and full-text candidates the GIN index', async () => {

@@ -17,13 +17,17 @@ export async function openWithMigrations(target: DbTarget, released: number): Pr
 }
 
 /**
- * Takes a database at migration 8 back to what release 5 left (no permissions, one shared embedding cache),
+ * Takes a database at migration 9 back to what release 5 left (no permissions, one shared embedding cache),
  * data kept: for upgrade tests of migration 6, and of earlier ones on an index built by today's engine.
  */
 export async function revertToRelease5(db: Db): Promise<void> {
   const policies = await db.query<{ t: string; p: string }>(`SELECT tablename AS t, policyname AS p FROM pg_policies WHERE schemaname = current_schema()`);
   for (const { t, p } of policies.rows) await db.query(`DROP POLICY ${p} ON ${t}`);
   await db.exec(`
+    ALTER TABLE codebase_roots DROP CONSTRAINT codebase_roots_pkey;
+    ALTER TABLE codebase_roots DROP COLUMN role;
+    ALTER TABLE codebase_roots ADD PRIMARY KEY (host, path);
+    DELETE FROM schema_migrations WHERE version = 9;
     DROP FUNCTION semcode_codebases(int);
     DELETE FROM schema_migrations WHERE version = 8;
     DROP FUNCTION semcode_take(text);

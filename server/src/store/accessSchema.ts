@@ -219,3 +219,17 @@ ${SCOPED_TABLES.map(scopedPoliciesV2).join('\n')}
 ALTER FUNCTION semcode_text_candidates(int, text, sparsevec, int, text, text) ROWS 50;
 ALTER FUNCTION semcode_symbol_candidates(int, text) ROWS 50
 `;
+
+/**
+ * Migration 9: a folder's mapping to its codebase is the connecting role's own. Keyed by (host, path) alone,
+ * two developers on one shared machine could not both have a clone of one codebase (the second was "two
+ * folders with one name"), and a reader could remove another role's mappings. Existing mappings go to the
+ * role that migrates (the schema's owner); a member's next request maps its folder again.
+ */
+export const ROOTS_PER_ROLE_SQL = `
+ALTER TABLE codebase_roots ADD COLUMN role text NOT NULL DEFAULT current_user;
+ALTER TABLE codebase_roots DROP CONSTRAINT codebase_roots_pkey;
+ALTER TABLE codebase_roots ADD PRIMARY KEY (host, role, path);
+DROP POLICY roots_read ON codebase_roots;
+CREATE POLICY roots_own ON codebase_roots FOR ALL USING (role = current_user AND ${readable(1)})
+`;

@@ -1,7 +1,7 @@
 /**
  * Codebases and their roots. A codebase is known by its name, the same on every machine; each machine maps
- * its own folders to it (`codebase_roots`, keyed by host and real path), and every stored file path is
- * relative to the root. So two clones at different paths share one index, and a moved folder keeps it.
+ * its own folders to it (`codebase_roots`, keyed by host, role and real path: on a shared machine each
+ * developer's clone is their own), and every stored file path is relative to the root. So two clones at different paths share one index, and a moved folder keeps it.
  */
 import { SemcodeError } from '../errors';
 import type { Queryable } from './db';
@@ -35,7 +35,9 @@ export function codebaseLabel(cb: Pick<Codebase, 'name' | 'root'>): string {
 }
 
 /** `root` is this host's root ($1 is the host) unless the caller knows it. */
-function columns(root = `(SELECT r.path FROM codebase_roots r WHERE r.codebase_id = c.id AND r.host = $1 ORDER BY r.path LIMIT 1)`): string {
+function columns(
+  root = `(SELECT r.path FROM codebase_roots r WHERE r.codebase_id = c.id AND r.host = $1 AND r.role = current_user ORDER BY r.path LIMIT 1)`,
+): string {
   return `c.id, c.name, ${root} AS root, c.model_id AS "modelId", c.model_hash AS "modelHash", c.dimension,
   c.hnsw_dim AS "hnswDim", c.n_chunks AS "nChunks", c.avg_tokens AS "avgTokens", c.indexed_at AS "indexedAt",
   c.model_version AS "modelVersion", c.model_version_dir AS "modelVersionDir",
@@ -53,7 +55,7 @@ export class Codebases {
   async at(realRoot: string): Promise<RootedCodebase | null> {
     const r = await this.db.query<RootedCodebase>(
       `SELECT ${columns('$2::text')} FROM codebases c JOIN codebase_roots m ON m.codebase_id = c.id
-        WHERE m.host = $1 AND m.path = $2`,
+        WHERE m.host = $1 AND m.path = $2 AND m.role = current_user`,
       [this.host, realRoot],
     );
     return r.rows[0] ?? null;
@@ -96,10 +98,10 @@ export class Codebases {
 
   /** This machine's other folders mapped to the codebase (real paths). */
   async rootsHere(codebaseId: number): Promise<string[]> {
-    const r = await this.db.query<{ path: string }>('SELECT path FROM codebase_roots WHERE codebase_id = $1 AND host = $2 ORDER BY path', [
-      codebaseId,
-      this.host,
-    ]);
+    const r = await this.db.query<{ path: string }>(
+      'SELECT path FROM codebase_roots WHERE codebase_id = $1 AND host = $2 AND role = current_user ORDER BY path',
+      [codebaseId, this.host],
+    );
     return r.rows.map((x) => x.path);
   }
 
@@ -107,13 +109,13 @@ export class Codebases {
   async mapRoot(codebaseId: number, realRoot: string): Promise<void> {
     await this.db.query(
       `INSERT INTO codebase_roots (host, path, codebase_id) VALUES ($1, $2, $3)
-       ON CONFLICT (host, path) DO UPDATE SET codebase_id = EXCLUDED.codebase_id`,
+       ON CONFLICT (host, role, path) DO UPDATE SET codebase_id = EXCLUDED.codebase_id`,
       [this.host, realRoot, codebaseId],
     );
   }
 
   async unmapRoot(realRoot: string): Promise<void> {
-    await this.db.query('DELETE FROM codebase_roots WHERE host = $1 AND path = $2', [this.host, realRoot]);
+    await this.db.query('DELETE FROM codebase_roots WHERE host = $1 AND path = $2 AND role = current_user', [this.host, realRoot]);
   }
 
   async setModel(codebaseId: number, modelId: string, modelHash: string, dimension: number): Promise<void> {

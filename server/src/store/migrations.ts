@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { defaultCodebaseName } from '../identity/codebaseName';
 import { stemStoredTerms, symbolWords } from '../text/terms';
 import { SemcodeError } from '../errors';
-import { ACCESS_POLICIES_V2_SQL, ACCESS_SCHEMA_SQL } from './accessSchema';
+import { ACCESS_POLICIES_V2_SQL, ACCESS_SCHEMA_SQL, ROOTS_PER_ROLE_SQL } from './accessSchema';
 import { LIMITS_SCHEMA_SQL } from './limitsSchema';
 import type { Db, Queryable } from './db';
 import { hnswIndexName } from './indexStore';
@@ -255,6 +255,11 @@ CREATE INDEX codebase_roots_by_codebase ON codebase_roots (codebase_id);
     version: 8,
     name: 'row-level security policies that plan once per statement',
     sql: ACCESS_POLICIES_V2_SQL,
+  },
+  {
+    version: 9,
+    name: "each role's own folder mappings",
+    sql: ROOTS_PER_ROLE_SQL,
   },
 ];
 
