@@ -14,7 +14,7 @@ import { hnswIndexName, hnswScope } from '../server/src/store/chunks';
 import type { Queryable } from '../server/src/store/db';
 import { openDb } from '../server/src/store/open';
 import { queryBm25Vector } from '../server/src/text/bm25Vector';
-import { adminUrl, createTestDatabase } from './helpers/pg';
+import { createTestDatabase, dropRoles } from './helpers/pg';
 import { LspServer } from './helpers/lspServer';
 import { makeProject, tempDir, testModel } from './helpers/workspace';
 import { searchRequest } from '../server/src/protocol/lspExt';
@@ -86,10 +86,7 @@ describe('team mode: per-codebase levels enforced by the database, on postgres',
   after(async () => {
     for (const c of clients.values()) await c.end().catch(() => {});
     await made?.drop();
-    const a = new pg.Client({ connectionString: adminUrl() });
-    await a.connect();
-    for (const r of [alice, bob, carol, dan]) await a.query(`DROP ROLE IF EXISTS ${r}`).catch(() => {});
-    await a.end();
+    await dropRoles([alice, bob, carol, dan]);
     work.cleanup();
   });
 

@@ -13,7 +13,7 @@ import { grant, teamAdd, teamInit } from '../server/src/store/access';
 import { setLimits } from '../server/src/store/limits';
 import { openDb } from '../server/src/store/open';
 import { searchRequest } from '../server/src/protocol/lspExt';
-import { adminUrl, createTestDatabase } from './helpers/pg';
+import { createTestDatabase, dropRoles } from './helpers/pg';
 import { LspServer } from './helpers/lspServer';
 import { makeProject, tempDir, testModel } from './helpers/workspace';
 
@@ -86,10 +86,7 @@ describe('team mode: per-role rate limits kept and enforced by the database, on 
   });
   after(async () => {
     await made?.drop();
-    const a = new pg.Client({ connectionString: adminUrl() });
-    await a.connect();
-    for (const r of [owner, reader, other, group]) await a.query(`DROP ROLE IF EXISTS ${r}`).catch(() => {});
-    await a.end();
+    await dropRoles([owner, reader, other, group]);
     work.cleanup();
   });
 

@@ -105,3 +105,14 @@ export async function createTestDatabase(prefix = 'semcode_test', opts: { extens
   }
   return { url, drop };
 }
+
+/** Drops roles a test made: roles belong to the server, so they outlive the test's database. */
+export async function dropRoles(roles: string[]): Promise<void> {
+  const a = new pg.Client({ connectionString: adminUrl() });
+  await a.connect();
+  try {
+    for (const r of roles) await a.query(`DROP ROLE IF EXISTS ${r}`).catch(() => {});
+  } finally {
+    await a.end();
+  }
+}
