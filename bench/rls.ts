@@ -31,7 +31,7 @@ import type { Codebase } from '../server/src/store/codebases';
 import { hnswIndexName, vectorLiteral } from '../server/src/store/indexStore';
 import { setLimits } from '../server/src/store/limits';
 import { openDb } from '../server/src/store/open';
-import { adminUrl, createTestDatabase } from '../test/helpers/pg';
+import { adminUrl, createTestDatabase, urlAs } from '../test/helpers/pg';
 import {
   type Corpus,
   type Dist,
@@ -118,13 +118,6 @@ async function asAdmin(sql: string): Promise<void> {
   } finally {
     await c.end();
   }
-}
-
-function roleUrl(url: string, role: string): string {
-  const u = new URL(url);
-  u.username = role;
-  u.password = '';
-  return u.toString();
 }
 
 interface Recall {
@@ -228,7 +221,7 @@ async function main(): Promise<void> {
     } finally {
       await admin.close();
     }
-    memberEngine = await Engine.open({ db: { url: roleUrl(tdb.url, member) }, model: model.dir, host: 'bench-member' });
+    memberEngine = await Engine.open({ db: { url: urlAs(tdb.url, member) }, model: model.dir, host: 'bench-member' });
     const m = memberEngine;
     const readableOwner = await owner.codebasesNamed(names.slice(0, args.readable));
     const readableMember = await m.codebasesNamed(names.slice(0, args.readable));

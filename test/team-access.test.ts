@@ -14,7 +14,7 @@ import { hnswIndexName, hnswScope } from '../server/src/store/chunks';
 import type { Queryable } from '../server/src/store/db';
 import { openDb } from '../server/src/store/open';
 import { queryBm25Vector } from '../server/src/text/bm25Vector';
-import { createTestDatabase, dropRoles } from './helpers/pg';
+import { createTestDatabase, dropRoles, urlAs } from './helpers/pg';
 import { LspServer } from './helpers/lspServer';
 import { makeProject, tempDir, testModel } from './helpers/workspace';
 import { searchRequest } from '../server/src/protocol/lspExt';
@@ -30,11 +30,7 @@ describe('team mode: per-codebase levels enforced by the database, on postgres',
   const roots = Object.fromEntries([alice, bob, carol].map((r) => [r, makeProject(join(work.dir, r, 'api'))])) as Record<string, string>;
   let made: Awaited<ReturnType<typeof createTestDatabase>>;
   let model: string;
-  const urlOf = (r: string) => {
-    const u = new URL(made.url);
-    u.username = r;
-    return u.toString();
-  };
+  const urlOf = (r: string) => urlAs(made.url, r);
   const clients = new Map<string, pg.Client>();
   const sql = async (r: string) => {
     let c = clients.get(r);

@@ -13,7 +13,7 @@ import { grant, teamAdd, teamInit } from '../server/src/store/access';
 import { setLimits } from '../server/src/store/limits';
 import { openDb } from '../server/src/store/open';
 import { searchRequest } from '../server/src/protocol/lspExt';
-import { createTestDatabase, dropRoles } from './helpers/pg';
+import { createTestDatabase, dropRoles, urlAs } from './helpers/pg';
 import { LspServer } from './helpers/lspServer';
 import { makeProject, tempDir, testModel } from './helpers/workspace';
 
@@ -27,11 +27,7 @@ describe('team mode: per-role rate limits kept and enforced by the database, on 
   const root = makeProject(join(work.dir, 'api'));
   let made: Awaited<ReturnType<typeof createTestDatabase>>;
   let model: string;
-  const urlOf = (r: string) => {
-    const u = new URL(made.url);
-    u.username = r;
-    return u.toString();
-  };
+  const urlOf = (r: string) => urlAs(made.url, r);
   const admin = async <T>(fn: (db: Awaited<ReturnType<typeof openDb>>) => Promise<T>): Promise<T> => {
     const db = await openDb({ url: made.url });
     try {

@@ -116,3 +116,11 @@ export async function dropRoles(roles: string[]): Promise<void> {
     await a.end();
   }
 }
+
+/** The same database URL, connecting as another role (no password: the test server trusts local roles). */
+export function urlAs(url: string, role: string): string {
+  const u = new URL(url);
+  u.username = role;
+  u.password = '';
+  return u.toString();
+}
