@@ -29,6 +29,10 @@ export type ErrorCode =
   | 'permission_denied'
   /** a per-role limit of the shared server (searches or index runs per window, or concurrent connections) was reached */
   | 'rate_limited'
+  /** the NATS server did not answer (or refused the credentials) */
+  | 'nats_unreachable'
+  /** NATS or JetStream refused a request (no such stream or consumer, JetStream not enabled, ...) */
+  | 'nats_error'
   | 'io_error'
   /** the disk holding the index filled up: "no space left on DIR (N MB free)"; the index keeps what was committed */
   | 'disk_full'

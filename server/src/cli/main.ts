@@ -13,6 +13,7 @@ import { isPostgresUrl } from '../store/open';
 import { globToRegex } from '../search/glob';
 import type { SearchHit } from '../search/search';
 import { progressReporter } from './progress';
+import { streamsCommand } from './streamCommands';
 import { teamCommand } from './teamCommands';
 
 const USAGE = `usage:
@@ -34,6 +35,11 @@ team mode (a shared PostgreSQL database; each developer connects as their own ro
   semcode team limit  --db URL --role ROLE [--searches-per-minute N] [--index-runs-per-hour N] [--connections N]
                       (the team's admin; N or none; a limit on the group role semcode_team holds for every member)
   semcode team limits --db URL [--role ROLE] [--json]
+
+the JetStream pipeline (NATS: --nats URL or SEMCODE_NATS_URL; --nats-creds FILE or SEMCODE_NATS_TOKEN):
+  semcode streams [--json]                       (streams: messages, bytes, sequences, consumers)
+  semcode streams info NAME [--json]             (one stream and its consumers)
+  semcode streams consumer STREAM NAME [--json]  (pending, ack pending, redelivered, waiting, last delivery and ack)
 
 common options:
   --codebase NAME    the codebase's name, the same on every machine (default: the repository's origin remote,
@@ -71,6 +77,8 @@ const OPTIONS = {
   'searches-per-minute': { type: 'string' },
   'index-runs-per-hour': { type: 'string' },
   connections: { type: 'string' },
+  nats: { type: 'string' },
+  'nats-creds': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -107,6 +115,8 @@ export async function main(argv: string[]): Promise<number> {
         return await statusCommand(values, rest, run);
       case 'train':
         return await trainCommand(values, rest, run);
+      case 'streams':
+        return await streamsCommand(rest, values, (m) => new UsageError(m));
       case 'team':
       case 'grant':
       case 'revoke':

@@ -109,3 +109,39 @@ export interface SemcodeSettings {
   /** semcode.codebase of each workspace folder that sets one, by the folder's path (a resource setting) */
   codebases?: Record<string, string>;
 }
+
+/** A JetStream stream, as `semcode streams` and the stream-status panel show it. */
+export interface StreamStatus {
+  name: string;
+  subjects: string[];
+  messages: number;
+  bytes: number;
+  firstSeq: number;
+  lastSeq: number;
+  /** when the first and the last message were stored (ISO), null while the stream is empty */
+  firstTime: string | null;
+  lastTime: string | null;
+  consumers: number;
+}
+
+/** A consumer of a stream, with the figures NATS reports for it. */
+export interface ConsumerStatus {
+  stream: string;
+  name: string;
+  /** messages the consumer has not been given yet */
+  pending: number;
+  /** given out and not yet acknowledged */
+  ackPending: number;
+  /** given out more than once and still unacknowledged (NATS counts only those) */
+  redelivered: number;
+  /** pull requests waiting for messages */
+  waiting: number;
+  /** the last message given out and the last acknowledged in order: stream sequence and when (ISO, null: never) */
+  delivered: { streamSeq: number; time: string | null };
+  ackFloor: { streamSeq: number; time: string | null };
+}
+
+/** A stream with its consumers (`semcode streams info NAME`). */
+export interface StreamDetail extends StreamStatus {
+  consumerList: ConsumerStatus[];
+}
