@@ -12,6 +12,9 @@ import type { Db, Transactional } from './store/db';
 import type { CandidatePath } from './store/chunkQueries';
 import { ownsIndexTables } from './store/maintenance';
 import { type RateKind, takeRate } from './store/limits';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { type NatsOptions, connectNats } from './jobs/natsConnect';
+import { JetStreamQueue } from './jobs/jetstreamQueue';
 import { levelOn } from './store/access';
 import { type Codebases, codebaseLabel } from './store/codebases';
 import { type Codebase, IndexStore, type RootedCodebase } from './store/indexStore';
@@ -28,6 +31,8 @@ export interface EngineConfig {
   backend?: Backend;
   /** this machine's name in the index's table of roots (default: the host name) */
   host?: string;
+  /** index runs publish their jobs to NATS JetStream for `semcode worker` processes (PostgreSQL only) */
+  nats?: NatsOptions;
 }
 
 export interface CodebaseStatus {
@@ -210,9 +215,27 @@ export class Engine {
     };
     if (opts.rebuild) for (const rec of records) await sync(rec.codebase);
     const names = new Map(records.map((r) => [r.real, r.name]));
-    const summary = await new Indexer(this.store, embedder, await this.chunker).index(opts, (real) => names.get(real) ?? real);
+    const nc = this.cfg.nats ? await this.natsForJobs(this.cfg.nats) : null;
+    let summary: IndexSummary;
+    try {
+      const queue = nc ? () => JetStreamQueue.open(nc, { signal: opts.signal }) : undefined;
+      summary = await new Indexer(this.store, embedder, await this.chunker).index({ ...opts, queue }, (real) => names.get(real) ?? real);
+    } finally {
+      await nc?.close().catch(() => {});
+    }
     for (const root of summary.roots) await sync(await this.store.session((st) => st.codebase(root)));
     return summary;
+  }
+
+  /** Workers write to the database themselves: one that only this process can open cannot be shared. */
+  private async natsForJobs(nats: NatsOptions): Promise<NatsConnection> {
+    if (this.db.kind !== 'postgres') {
+      throw new SemcodeError(
+        'usage',
+        `indexing through NATS needs a PostgreSQL database the workers can reach (--db postgres://...): ${this.db.location} is an embedded database, one process's alone`,
+      );
+    }
+    return connectNats(nats);
   }
 
   /**

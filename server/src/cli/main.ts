@@ -14,6 +14,7 @@ import { globToRegex } from '../search/glob';
 import type { SearchHit } from '../search/search';
 import { progressReporter } from './progress';
 import { streamsCommand } from './streamCommands';
+import { workerCommand } from './workerCommand';
 import { teamCommand } from './teamCommands';
 
 const USAGE = `usage:
@@ -37,6 +38,8 @@ team mode (a shared PostgreSQL database; each developer connects as their own ro
   semcode team limits --db URL [--role ROLE] [--json]
 
 the JetStream pipeline (NATS: --nats URL or SEMCODE_NATS_URL; --nats-creds FILE or SEMCODE_NATS_TOKEN):
+  semcode index --nats URL --db postgres://... --root DIR    (jobs go to the workers; the run waits for them)
+  semcode worker --nats URL --db postgres://... [--model NAME_OR_PATH] [--concurrency N]   (until SIGTERM)
   semcode streams [--json]                       (streams: messages, bytes, sequences, consumers)
   semcode streams info NAME [--json]             (one stream and its consumers)
   semcode streams consumer STREAM NAME [--json]  (pending, ack pending, redelivered, waiting, last delivery and ack)
@@ -79,6 +82,7 @@ const OPTIONS = {
   connections: { type: 'string' },
   nats: { type: 'string' },
   'nats-creds': { type: 'string' },
+  concurrency: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -117,6 +121,12 @@ export async function main(argv: string[]): Promise<number> {
         return await trainCommand(values, rest, run);
       case 'streams':
         return await streamsCommand(rest, values, (m) => new UsageError(m));
+      case 'worker': {
+        if (rest.length) throw new UsageError(`worker takes no positional arguments: ${rest.join(' ')}`);
+        if (!cfg.nats) throw new UsageError('worker needs --nats nats://HOST:PORT (or SEMCODE_NATS_URL)');
+        const concurrency = positiveInt('--concurrency', values.concurrency, 1);
+        return await workerCommand(await run(), cfg.nats, concurrency);
+      }
       case 'team':
       case 'grant':
       case 'revoke':
@@ -178,10 +188,12 @@ function engineConfig(v: Values, create: boolean): EngineConfig {
   if (v.db && v['db-dir']) throw new UsageError('--db and --db-dir are exclusive');
   if (v.db && !isPostgresUrl(v.db)) throw new UsageError(`--db takes a postgres:// URL (for a directory use --db-dir): ${v.db}`);
   if (v.backend && v.backend !== 'cpu' && v.backend !== 'wasm') throw new UsageError(`--backend is cpu or wasm, not ${v.backend}`);
+  const natsUrl = v.nats ?? process.env.SEMCODE_NATS_URL;
   return {
     db: v.db ? { url: v.db } : { dir: v['db-dir'], create },
     model: v.model,
     backend: v.backend as Backend | undefined,
+    nats: natsUrl ? { url: natsUrl, credsFile: v['nats-creds'], token: process.env.SEMCODE_NATS_TOKEN } : undefined,
   };
 }
 

@@ -19,6 +19,9 @@ export interface IndexModel extends JobModel {
   modelId: string;
 }
 
+/** A job queue the run closes when it ends. */
+export type ClosableQueue = JobQueue<EmbedJob, EmbedJobResult> & { close?(): Promise<void> };
+
 export interface IndexOptions {
   roots: string[];
   /** forget what is indexed (for a new model) and index from scratch */
@@ -35,6 +38,8 @@ export interface IndexOptions {
    * and no longer found (deleted, now ignored, binary, too large) is removed. For file watchers.
    */
   paths?: string[];
+  /** the queue the run's jobs go through (JetStream, for workers); default: run them in this process */
+  queue?: () => Promise<ClosableQueue>;
   /** awaited before each file and each job: a pause holds it (the job in flight finishes) */
   gate?: () => Promise<void>;
   /** texts per call to the embedder, so a query embedding never queues behind a whole job (default 64) */
@@ -183,16 +188,20 @@ export class Indexer {
     if (only && opts.roots.length !== 1) throw new SemcodeError('usage', 'indexing given paths needs exactly one root');
     const run = newRun(opts, only, nameOf);
     const ctx: JobContext = { store: this.store, model: this.model, embedBatch: Math.max(1, opts.embedBatch ?? 64) };
+    let queue: ClosableQueue | undefined;
     try {
-      // In this process: the gate holds a job not yet started (the one in flight finishes).
-      const queue = new LocalQueue<EmbedJob, EmbedJobResult>(
-        async (job) => {
-          await checkpoint(opts);
-          return handleEmbedJob(job, ctx);
-        },
-        2,
-        2,
-      );
+      // In this process unless a queue is given (JetStream: workers run the jobs); the local gate holds a
+      // job not yet started (the one in flight finishes).
+      queue =
+        (await opts.queue?.()) ??
+        new LocalQueue<EmbedJob, EmbedJobResult>(
+          async (job) => {
+            await checkpoint(opts);
+            return handleEmbedJob(job, ctx);
+          },
+          2,
+          2,
+        );
       queue.onResult((result) => jobDone(run, result));
       for (const [rootIndex, root] of opts.roots.entries()) {
         const planned = await this.plan(run, root, queue);
@@ -204,6 +213,7 @@ export class Indexer {
       await queue.drain();
       return summary(run, started, this.model);
     } finally {
+      await queue?.close?.();
       for (const l of run.leases) await l.release();
     }
   }

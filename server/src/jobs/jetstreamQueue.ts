@@ -1,0 +1,265 @@
+/**
+ * The job queue on NATS JetStream: the indexer publishes its embed jobs to a work-queue stream, any number of
+ * `semcode worker` processes take them from one durable consumer, and each job's result comes back on a
+ * results stream, one subject per job. Jobs are plain JSON (index/embedJob.ts); a job's id is derived from
+ * its content, so the stream's duplicate window drops a re-publish, and the handler is idempotent, so a
+ * redelivered job changes nothing.
+ */
+import { createHash } from 'node:crypto';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+  RetentionPolicy,
+  jetstream,
+  jetstreamManager,
+} from '@nats-io/jetstream';
+import { type NatsConnection, nanos } from '@nats-io/transport-node';
+import { type ErrorCode, SemcodeError, errorMessage, isSemcodeError } from '../errors';
+import type { EmbedJob, EmbedJobResult } from '../index/embedJob';
+import type { JobQueue } from './queue';
+
+/** The streams and consumer of one pipeline; `name` (default SEMCODE) keeps separate pipelines apart on one server. */
+export interface Pipeline {
+  jobs: string;
+  results: string;
+  workers: string;
+  jobSubject(codebaseId: number): string;
+  resultSubject(jobId: string): string;
+}
+
+export function pipeline(name = process.env.SEMCODE_NATS_PIPELINE || 'SEMCODE'): Pipeline {
+  if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new SemcodeError('usage', `a pipeline name is letters, digits, _ and -: ${name}`);
+  const subj = name.toLowerCase();
+  return {
+    jobs: `${name}_JOBS`,
+    results: `${name}_RESULTS`,
+    workers: 'workers',
+    jobSubject: (cb) => `${subj}.jobs.${cb}`,
+    resultSubject: (id) => `${subj}.results.${id}`,
+  };
+}
+
+/** Deliveries of a job before it is given up as failed (its reason goes back to the run). */
+export const MAX_DELIVER = 5;
+/** How long a worker may hold a job without a sign of life before it is given to another. */
+const ACK_WAIT_MS = 60_000;
+const DUPLICATE_WINDOW_MS = 120_000;
+const RESULTS_MAX_AGE_MS = 3_600_000;
+
+/** A job as it travels: its id and the job. */
+export interface JobMessage {
+  id: string;
+  job: EmbedJob;
+}
+
+/** A job's outcome as it travels back. */
+export type ResultMessage = { id: string; ok: true; result: EmbedJobResult } | { id: string; ok: false; error: { code: ErrorCode; message: string } };
+
+/** The job's id: its codebase, model and files (paths and content hashes), so the same work has the same id. */
+export function jobId(job: EmbedJob): string {
+  const h = createHash('sha256');
+  h.update(`${job.codebaseId}\n${job.modelHash}\n${job.deltaStats ? 1 : 0}\n`);
+  for (const f of job.files) h.update(`${f.path}\0${f.contentHash}\n`);
+  return h.digest('hex').slice(0, 32);
+}
+
+/** Creates the pipeline's streams and the workers' consumer, or brings them to this configuration. */
+export async function ensurePipeline(jsm: JetStreamManager, p: Pipeline): Promise<void> {
+  const subj = p.jobSubject(0).replace(/\.0$/, '.>');
+  await upsertStream(jsm, {
+    name: p.jobs,
+    subjects: [subj],
+    retention: RetentionPolicy.Workqueue,
+    duplicate_window: nanos(DUPLICATE_WINDOW_MS),
+  });
+  await upsertStream(jsm, { name: p.results, subjects: [p.resultSubject('>')], max_age: nanos(RESULTS_MAX_AGE_MS) });
+  const consumer = { durable_name: p.workers, ack_policy: AckPolicy.Explicit, ack_wait: nanos(ACK_WAIT_MS), max_deliver: MAX_DELIVER };
+  try {
+    await jsm.consumers.info(p.jobs, p.workers);
+    await jsm.consumers.update(p.jobs, p.workers, { ack_wait: consumer.ack_wait, max_deliver: consumer.max_deliver });
+  } catch {
+    await jsm.consumers.add(p.jobs, consumer);
+  }
+}
+
+async function upsertStream(jsm: JetStreamManager, cfg: Parameters<JetStreamManager['streams']['add']>[0] & { name: string }): Promise<void> {
+  try {
+    await jsm.streams.info(cfg.name);
+  } catch {
+    await jsm.streams.add(cfg);
+    return;
+  }
+  const { retention: _r, ...changeable } = cfg; // a stream's retention cannot change
+  await jsm.streams.update(cfg.name, changeable);
+}
+
+/** The error a failed result stands for. */
+function resultError(r: Extract<ResultMessage, { ok: false }>): SemcodeError {
+  return new SemcodeError(r.error.code, r.error.message);
+}
+
+/**
+ * The producer's side: publishes jobs, hears their results. At most `capacity` jobs are out at once, so
+ * a large tree is not all queued before the first result comes back (and a cancelled run withdraws little).
+ */
+export class JetStreamQueue implements JobQueue<EmbedJob, EmbedJobResult> {
+  private readonly out = new Map<string, EmbedJob>();
+  private readonly listeners: ((result: EmbedJobResult, job: EmbedJob) => void)[] = [];
+  private failure: { error: unknown } | null = null;
+  private wake: (() => void)[] = [];
+  private stopped = false;
+
+  private constructor(
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+    private readonly p: Pipeline,
+    private readonly capacity: number,
+    private readonly stop: () => Promise<void>,
+  ) {}
+
+  /** `signal`: a cancelled run withdraws its jobs no worker has started, and fails as cancelled. */
+  static async open(nc: NatsConnection, opts: { pipeline?: Pipeline; capacity?: number; signal?: AbortSignal } = {}): Promise<JetStreamQueue> {
+    const p = opts.pipeline ?? pipeline();
+    const jsm = await jetstreamManager(nc);
+    await ensurePipeline(jsm, p);
+    const js = jetstream(nc);
+    // Results from now on, ordered: subscribed before the first job is published, so none is missed.
+    const consumer = await js.consumers.get(p.results, { deliver_policy: DeliverPolicy.New });
+    const messages = await consumer.consume();
+    const holder: { q?: JetStreamQueue } = {};
+    const done = (async () => {
+      for await (const m of messages) holder.q?.heard(m.json<ResultMessage>());
+    })();
+    holder.q = new JetStreamQueue(js, jsm, p, opts.capacity ?? 8, async () => {
+      await messages.close();
+      await done.catch(() => {});
+    });
+    const q = holder.q;
+    opts.signal?.addEventListener('abort', () => {
+      void q.withdraw().finally(() => {
+        q.failure ??= { error: new SemcodeError('usage', 'indexing cancelled') };
+        q.changed();
+      });
+    });
+    return q;
+  }
+
+  onResult(listener: (result: EmbedJobResult, job: EmbedJob) => void): void {
+    this.listeners.push(listener);
+  }
+
+  async push(job: EmbedJob): Promise<void> {
+    while (!this.failure && this.out.size >= this.capacity) await this.waitForChange();
+    if (this.failure) throw this.failure.error;
+    const id = jobId(job);
+    if (this.out.has(id)) return; // the same work is already out
+    this.out.set(id, job);
+    const msg: JobMessage = { id, job };
+    const ack = await this.js.publish(this.p.jobSubject(job.codebaseId), JSON.stringify(msg), { msgID: id });
+    if (ack.duplicate) {
+      // Another run queued the same work moments ago: its result may be in already.
+      const last = await this.jsm.streams.getMessage(this.p.results, { last_by_subj: this.p.resultSubject(id) }).catch(() => null);
+      if (last) this.heard(last.json<ResultMessage>());
+    }
+  }
+
+  async drain(): Promise<void> {
+    while (!this.failure && this.out.size) await this.waitForChange();
+    if (this.failure) throw this.failure.error;
+  }
+
+  /** Stops listening for results; jobs still queued stay in the stream for the workers. */
+  async close(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.stop();
+    this.failure ??= { error: new SemcodeError('nats_error', 'the job queue was closed') };
+    this.changed();
+  }
+
+  /**
+   * Takes back the jobs of this run that no worker has started (Ctrl-C, a cancel in VS Code); a job in a
+   * worker's hands finishes. Returns how many were withdrawn.
+   */
+  async withdraw(): Promise<number> {
+    let n = 0;
+    for (const [id, job] of this.out) {
+      const purged = await this.jsm.streams
+        .purge(this.p.jobs, { filter: this.p.jobSubject(job.codebaseId), keep: 0 })
+        .then((r) => r.purged)
+        .catch(() => 0);
+      n += purged;
+      this.out.delete(id);
+    }
+    this.changed();
+    return n;
+  }
+
+  private heard(r: ResultMessage): void {
+    const job = this.out.get(r.id);
+    if (!job) return; // another run's job
+    this.out.delete(r.id);
+    if (!r.ok) this.failure ??= { error: resultError(r) };
+    else {
+      try {
+        for (const l of this.listeners) l(r.result, job);
+      } catch (e) {
+        this.failure ??= { error: e };
+      }
+    }
+    this.changed();
+  }
+
+  private waitForChange(): Promise<void> {
+    return new Promise((r) => this.wake.push(r));
+  }
+
+  private changed(): void {
+    const w = this.wake;
+    this.wake = [];
+    for (const r of w) r();
+  }
+}
+
+/** What a worker does with one delivered job: handle it, publish its result, then ack. */
+export async function workOn(
+  m: JsMsg,
+  js: JetStreamClient,
+  p: Pipeline,
+  handle: (job: EmbedJob) => Promise<EmbedJobResult>,
+): Promise<'done' | 'retry' | 'failed'> {
+  let msg: JobMessage;
+  try {
+    msg = m.json<JobMessage>();
+  } catch (e) {
+    m.term(`not a job: ${errorMessage(e)}`);
+    return 'failed';
+  }
+  // A long job tells the server it is alive, so it is not given to another worker meanwhile.
+  const alive = setInterval(() => m.working(), ACK_WAIT_MS / 3);
+  try {
+    const result = await handle(msg.job);
+    await js.publish(p.resultSubject(msg.id), JSON.stringify({ id: msg.id, ok: true, result } satisfies ResultMessage));
+    m.ack(); // after the job's transaction committed and its result is stored
+    return 'done';
+  } catch (e) {
+    const permanent = isSemcodeError(e) && PERMANENT.has(e.code);
+    if (!permanent && m.info.deliveryCount < MAX_DELIVER) {
+      m.nak(Math.min(30_000, 1_000 * 2 ** (m.info.deliveryCount - 1))); // backoff: 1 s, 2 s, 4 s...
+      return 'retry';
+    }
+    const code: ErrorCode = isSemcodeError(e) ? e.code : 'inference_failed';
+    const message = `job ${msg.id} failed after ${m.info.deliveryCount} deliveries: ${errorMessage(e)}`;
+    await js.publish(p.resultSubject(msg.id), JSON.stringify({ id: msg.id, ok: false, error: { code, message } } satisfies ResultMessage)).catch(() => {});
+    m.term(message);
+    return 'failed';
+  } finally {
+    clearInterval(alive);
+  }
+}
+
+/** Failures a retry cannot fix: the job is for another model, or its data is refused. */
+const PERMANENT = new Set<ErrorCode>(['model_mismatch', 'permission_denied', 'usage']);
