@@ -3,18 +3,21 @@
 // builds, every chunk once.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
 import { Engine } from '../server/src/engine';
+import { isSemcodeError } from '../server/src/errors';
 import { pipeline } from '../server/src/jobs/jetstreamQueue';
 import { copyRealCode } from './helpers/lspServer';
 import { natsUrl } from './helpers/nats';
 import { createTestDatabase } from './helpers/pg';
 import { makeProject, tempDir, testModel } from './helpers/workspace';
+import { writeBertModel } from './fixtures/tinyModel';
 
 const CLI = join(__dirname, '..', 'bin', 'semcode.js');
 
@@ -24,13 +27,21 @@ interface Worker {
   exited: Promise<number | null>;
 }
 
-function startWorker(db: string, model: string): Worker {
-  const child = spawn(process.execPath, [CLI, 'worker', '--nats', natsUrl(), '--db', db, '--model', model, '--concurrency', '2'], {
+function startWorker(db: string, model: string, concurrency = 2): Worker {
+  const child = spawn(process.execPath, [CLI, 'worker', '--nats', natsUrl(), '--db', db, '--model', model, '--concurrency', String(concurrency)], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const w: Worker = { child, log: '', exited: new Promise((r) => child.once('exit', r)) };
   child.stderr.on('data', (d: Buffer) => (w.log += d.toString()));
   return w;
+}
+
+async function until(pred: () => boolean, what: string, ms = 60_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 async function rows(url: string): Promise<string[]> {
@@ -54,17 +65,21 @@ describe('semcode worker on NATS JetStream', () => {
   const dbs: Awaited<ReturnType<typeof createTestDatabase>>[] = [];
   const workers: Worker[] = [];
 
+  let alone: string[] = [];
   before(async () => {
     process.env.SEMCODE_NATS_PIPELINE = name; // this process's queue and the workers it starts
+    process.env.SEMCODE_NATS_ACK_WAIT_MS = '2000'; // a held job goes to another worker after 2 s without a sign of life
     model = await testModel(32);
-    dbs.push(await createTestDatabase('semcode_js_workers'), await createTestDatabase('semcode_js_local'));
+    dbs.push(await createTestDatabase('semcode_js_workers'), await createTestDatabase('semcode_js_local'), await createTestDatabase('semcode_js_kill'));
   });
   after(async () => {
     for (const w of workers) w.child.kill('SIGKILL');
     delete process.env.SEMCODE_NATS_PIPELINE;
+    delete process.env.SEMCODE_NATS_ACK_WAIT_MS;
     const nc = await connect({ servers: natsUrl() });
     const jsm = await jetstreamManager(nc);
-    for (const s of [pipeline(name).jobs, pipeline(name).results]) await jsm.streams.delete(s).catch(() => {});
+    const p = pipeline(name);
+    for (const s of [p.jobs, p.results, p.dead]) await jsm.streams.delete(s).catch(() => {});
     await nc.close();
     for (const d of dbs) await d.drop();
     work.cleanup();
@@ -88,7 +103,8 @@ describe('semcode worker on NATS JetStream', () => {
     } finally {
       await inProcess.close();
     }
-    const [distributed, alone] = [await rows(shared), await rows(local)];
+    const distributed = await rows(shared);
+    alone = await rows(local);
     assert.equal(new Set(distributed).size, distributed.length, 'no chunk twice');
     assert.deepEqual(distributed, alone);
 
@@ -98,5 +114,64 @@ describe('semcode worker on NATS JetStream', () => {
     const done = workers.map((w) => (w.log.match(/job done/g) ?? []).length);
     assert.ok(done[0]! + done[1]! >= 6, `jobs done per worker: ${done.join(', ')}`);
     for (const w of workers) assert.match(w.log, /semcode worker: stopped; \d+ jobs done, 0 retried, 0 failed/);
+    workers.length = 0;
+  });
+
+  test('a worker killed in the middle of a job: the job goes to another worker, and no chunk is stored twice', async () => {
+    const shared = dbs[2]!.url;
+    // A transformer-sized model, so a job takes long enough to be caught in the middle.
+    const slow = join(work.dir, 'slow-model');
+    await writeBertModel(slow, { dim: 128, layers: 4, seed: 3 });
+    const producer = await Engine.open({ db: { url: shared }, model: slow, nats: { url: natsUrl() } });
+    const a = startWorker(shared, slow, 1);
+    workers.push(a);
+    try {
+      const run = producer.index({ roots: [root], jobChunks: 16 });
+      await until(() => a.log.includes('job taken'), 'worker A to take a job');
+      a.child.kill('SIGSTOP'); // holds its job without a sign of life ...
+      const b = startWorker(shared, slow, 1);
+      workers.push(b);
+      await run; // ... so after the ack wait the job goes to B
+      a.child.kill('SIGKILL');
+      assert.match(b.log, /job taken \(delivery 2\)/, b.log);
+      b.child.kill('SIGTERM');
+      assert.equal(await b.exited, 0, b.log);
+    } finally {
+      await producer.close();
+      workers.length = 0;
+    }
+    const got = (await rows(shared)).map((r) => r.split(' ').slice(0, -1).join(' '));
+    assert.equal(new Set(got).size, got.length, 'no chunk twice');
+    assert.deepEqual(
+      got,
+      alone.map((r) => r.split(' ').slice(0, -1).join(' ')),
+      'the same chunks as the in-process run',
+    );
+  });
+
+  test('a job no worker can do is given up with its reason: the run fails saying so, and semcode streams dead shows it', async () => {
+    const shared = dbs[0]!.url; // indexed with the 32-dimensional model by the first test
+    writeFileSync(join(root, 'src', 'poison.ts'), 'export function poison(): number {\n  return 42;\n}\n');
+    const wrong = await testModel(16); // a worker with another model must refuse the job
+    const w = startWorker(shared, wrong, 1);
+    workers.push(w);
+    const producer = await Engine.open({ db: { url: shared }, model, nats: { url: natsUrl() } });
+    try {
+      await assert.rejects(producer.index({ roots: [root] }), (e: unknown) => {
+        assert.ok(isSemcodeError(e, 'model_mismatch'), String(e));
+        assert.match(e.message, /^job \w+ \(src\/poison\.ts\) failed after 1 deliveries: /);
+        return true;
+      });
+    } finally {
+      await producer.close();
+      w.child.kill('SIGTERM');
+      await w.exited;
+    }
+    const r = spawnSync(process.execPath, [CLI, 'streams', 'dead', '--nats', natsUrl(), '--json'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const dead = (JSON.parse(r.stdout) as { dead: { files: string[]; code: string; reason: string; deliveries: number }[] }).dead;
+    assert.equal(dead.length, 1, r.stdout);
+    assert.deepEqual([dead[0]!.files, dead[0]!.code, dead[0]!.deliveries], [['src/poison.ts'], 'model_mismatch', 1]);
+    assert.match(w.log, /job failed/);
   });
 });

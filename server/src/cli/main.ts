@@ -43,6 +43,7 @@ the JetStream pipeline (NATS: --nats URL or SEMCODE_NATS_URL; --nats-creds FILE 
   semcode streams [--json]                       (streams: messages, bytes, sequences, consumers)
   semcode streams info NAME [--json]             (one stream and its consumers)
   semcode streams consumer STREAM NAME [--json]  (pending, ack pending, redelivered, waiting, last delivery and ack)
+  semcode streams dead [--json]                  (jobs the workers gave up on, with their reasons)
 
 common options:
   --codebase NAME    the codebase's name, the same on every machine (default: the repository's origin remote,

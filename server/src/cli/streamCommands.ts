@@ -4,7 +4,7 @@
  */
 import type { ConsumerStatus, StreamDetail, StreamStatus } from '../protocol/lspExt';
 import { connectNats, natsLocation } from '../jobs/natsConnect';
-import { consumerDetail, listStreams, streamDetail } from '../jobs/streams';
+import { consumerDetail, deadJobs, listStreams, streamDetail } from '../jobs/streams';
 import type { Usage } from './teamCommands';
 
 export interface StreamArgs {
@@ -24,7 +24,8 @@ export async function streamsCommand(rest: string[], a: StreamArgs, usage: Usage
   if (sub === undefined) want(0, '');
   else if (sub === 'info') want(1, 'info NAME');
   else if (sub === 'consumer') want(2, 'consumer STREAM NAME');
-  else throw usage(`streams takes info NAME or consumer STREAM NAME, not '${sub}'`);
+  else if (sub === 'dead') want(0, 'dead');
+  else throw usage(`streams takes info NAME, consumer STREAM NAME or dead, not '${sub}'`);
   const nc = await connectNats({ url, credsFile: a['nats-creds'], token: env.SEMCODE_NATS_TOKEN });
   try {
     let result: unknown;
@@ -37,6 +38,14 @@ export async function streamsCommand(rest: string[], a: StreamArgs, usage: Usage
       const s = await streamDetail(nc, args[0]!);
       result = s;
       text = [streamLine(s), `  subjects ${s.subjects.join(' ')}`, ...s.consumerList.map((c) => `  ${consumerLine(c)}`)].join('\n');
+    } else if (sub === 'dead') {
+      const dead = await deadJobs(nc);
+      result = { dead };
+      text = dead.length
+        ? dead
+            .map((d) => `${d.time}  job ${d.id} (codebase ${d.codebaseId}: ${d.files.join(', ')}) after ${d.deliveries} deliveries: ${d.code}: ${d.reason}`)
+            .join('\n')
+        : 'no dead-lettered jobs';
     } else {
       const c = await consumerDetail(nc, args[0]!, args[1]!);
       result = c;

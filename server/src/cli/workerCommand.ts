@@ -30,6 +30,7 @@ export async function workerCommand(engine: Engine, nats: NatsOptions, concurren
       signal: stop.signal,
       pipeline: p,
       handle: (job) => handleEmbedJob(job, { store: engine.store, model, embedBatch: 64 }),
+      onStart: (delivery) => process.stderr.write(`semcode worker: job taken${delivery > 1 ? ` (delivery ${delivery})` : ''}\n`),
       onJob: (outcome, ms) => process.stderr.write(`semcode worker: job ${outcome} in ${ms.toFixed(0)} ms\n`),
     });
     process.stderr.write(`semcode worker: stopped; ${summary.done} jobs done, ${summary.retried} retried, ${summary.failed} failed\n`);

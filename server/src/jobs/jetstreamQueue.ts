@@ -25,20 +25,29 @@ import type { JobQueue } from './queue';
 export interface Pipeline {
   jobs: string;
   results: string;
+  /** jobs given up, with their reasons */
+  dead: string;
   workers: string;
   jobSubject(codebaseId: number): string;
   resultSubject(jobId: string): string;
+  deadSubject(jobId: string): string;
+  /** how long a worker may hold a job without a sign of life before it goes to another */
+  ackWaitMs: number;
 }
 
 export function pipeline(name = process.env.SEMCODE_NATS_PIPELINE || 'SEMCODE'): Pipeline {
   if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new SemcodeError('usage', `a pipeline name is letters, digits, _ and -: ${name}`);
   const subj = name.toLowerCase();
+  const ackWaitMs = Number(process.env.SEMCODE_NATS_ACK_WAIT_MS) || ACK_WAIT_MS;
   return {
     jobs: `${name}_JOBS`,
     results: `${name}_RESULTS`,
+    dead: `${name}_DEAD`,
     workers: 'workers',
     jobSubject: (cb) => `${subj}.jobs.${cb}`,
     resultSubject: (id) => `${subj}.results.${id}`,
+    deadSubject: (id) => `${subj}.dead.${id}`,
+    ackWaitMs,
   };
 }
 
@@ -48,6 +57,14 @@ export const MAX_DELIVER = 5;
 const ACK_WAIT_MS = 60_000;
 const DUPLICATE_WINDOW_MS = 120_000;
 const RESULTS_MAX_AGE_MS = 3_600_000;
+const DEAD_MAX_AGE_MS = 7 * 24 * 3_600_000;
+
+/** A job given up, as the dead-letter stream keeps it: the job, why, and after how many deliveries. */
+export interface DeadJob extends JobMessage {
+  reason: string;
+  code: ErrorCode;
+  deliveries: number;
+}
 
 /** A job as it travels: its id and the job. */
 export interface JobMessage {
@@ -76,7 +93,8 @@ export async function ensurePipeline(jsm: JetStreamManager, p: Pipeline): Promis
     duplicate_window: nanos(DUPLICATE_WINDOW_MS),
   });
   await upsertStream(jsm, { name: p.results, subjects: [p.resultSubject('>')], max_age: nanos(RESULTS_MAX_AGE_MS) });
-  const consumer = { durable_name: p.workers, ack_policy: AckPolicy.Explicit, ack_wait: nanos(ACK_WAIT_MS), max_deliver: MAX_DELIVER };
+  await upsertStream(jsm, { name: p.dead, subjects: [p.deadSubject('>')], max_age: nanos(DEAD_MAX_AGE_MS) });
+  const consumer = { durable_name: p.workers, ack_policy: AckPolicy.Explicit, ack_wait: nanos(p.ackWaitMs), max_deliver: MAX_DELIVER };
   try {
     await jsm.consumers.info(p.jobs, p.workers);
     await jsm.consumers.update(p.jobs, p.workers, { ack_wait: consumer.ack_wait, max_deliver: consumer.max_deliver });
@@ -235,11 +253,11 @@ export async function workOn(
   try {
     msg = m.json<JobMessage>();
   } catch (e) {
-    m.term(`not a job: ${errorMessage(e)}`);
+    m.term(); // (a reason with +TERM needs nats-server 2.10)
     return 'failed';
   }
   // A long job tells the server it is alive, so it is not given to another worker meanwhile.
-  const alive = setInterval(() => m.working(), ACK_WAIT_MS / 3);
+  const alive = setInterval(() => m.working(), p.ackWaitMs / 3);
   try {
     const result = await handle(msg.job);
     await js.publish(p.resultSubject(msg.id), JSON.stringify({ id: msg.id, ok: true, result } satisfies ResultMessage));
@@ -252,9 +270,12 @@ export async function workOn(
       return 'retry';
     }
     const code: ErrorCode = isSemcodeError(e) ? e.code : 'inference_failed';
-    const message = `job ${msg.id} failed after ${m.info.deliveryCount} deliveries: ${errorMessage(e)}`;
+    const reason = errorMessage(e);
+    const message = `job ${msg.id} (${msg.job.files.map((f) => f.path).join(', ')}) failed after ${m.info.deliveryCount} deliveries: ${reason}`;
+    const dead: DeadJob = { ...msg, reason, code, deliveries: m.info.deliveryCount };
+    await js.publish(p.deadSubject(msg.id), JSON.stringify(dead)).catch(() => {});
     await js.publish(p.resultSubject(msg.id), JSON.stringify({ id: msg.id, ok: false, error: { code, message } } satisfies ResultMessage)).catch(() => {});
-    m.term(message);
+    m.term();
     return 'failed';
   } finally {
     clearInterval(alive);

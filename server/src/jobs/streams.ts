@@ -5,7 +5,8 @@
 import { type ConsumerInfo, type JetStreamManager, type StreamInfo, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { SemcodeError, errorMessage } from '../errors';
-import type { ConsumerStatus, StreamDetail, StreamStatus } from '../protocol/lspExt';
+import type { ConsumerStatus, DeadJobStatus, StreamDetail, StreamStatus } from '../protocol/lspExt';
+import { type DeadJob, type Pipeline, pipeline } from './jetstreamQueue';
 
 async function manager(nc: NatsConnection): Promise<JetStreamManager> {
   try {
@@ -89,4 +90,31 @@ export async function consumerDetail(nc: NatsConnection, stream: string, name: s
   } catch (e) {
     notFound(e, `consumer ${name} of stream ${stream}`);
   }
+}
+
+/** The newest `limit` jobs of the pipeline's dead-letter stream, newest first (none before its first failure). */
+export async function deadJobs(nc: NatsConnection, p: Pipeline = pipeline(), limit = 100): Promise<DeadJobStatus[]> {
+  const jsm = await manager(nc);
+  let si: StreamInfo;
+  try {
+    si = await jsm.streams.info(p.dead);
+  } catch {
+    return [];
+  }
+  const out: DeadJobStatus[] = [];
+  for (let seq = si.state.last_seq; seq >= si.state.first_seq && seq > 0 && out.length < limit; seq--) {
+    const m = await jsm.streams.getMessage(p.dead, { seq }).catch(() => null);
+    if (!m) continue; // deleted
+    const d = m.json<DeadJob>();
+    out.push({
+      id: d.id,
+      codebaseId: d.job.codebaseId,
+      files: d.job.files.map((f) => f.path),
+      code: d.code,
+      reason: d.reason,
+      deliveries: d.deliveries,
+      time: m.time.toISOString(),
+    });
+  }
+  return out;
 }

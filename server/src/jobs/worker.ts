@@ -15,7 +15,8 @@ export interface WorkerOptions {
   concurrency?: number;
   signal: AbortSignal;
   pipeline?: Pipeline;
-  /** each job's outcome, as it happens */
+  /** each job as it is taken, and its outcome */
+  onStart?: (delivery: number) => void;
   onJob?: (outcome: 'done' | 'retry' | 'failed', ms: number) => void;
 }
 
@@ -36,6 +37,7 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerSummary> {
       const m = await consumer.next({ expires: 2_000 });
       if (!m) continue;
       const t = performance.now();
+      opts.onStart?.(m.info.deliveryCount);
       const outcome = await workOn(m, js, p, opts.handle);
       if (outcome === 'done') summary.done++;
       else if (outcome === 'retry') summary.retried++;

@@ -145,3 +145,16 @@ export interface ConsumerStatus {
 export interface StreamDetail extends StreamStatus {
   consumerList: ConsumerStatus[];
 }
+
+/** A job the workers gave up on, from the dead-letter stream. */
+export interface DeadJobStatus {
+  id: string;
+  codebaseId: number;
+  /** the job's files (paths relative to the codebase's root) */
+  files: string[];
+  code: string;
+  reason: string;
+  deliveries: number;
+  /** when it was given up (ISO) */
+  time: string;
+}
