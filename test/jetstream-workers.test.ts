@@ -15,6 +15,7 @@ import { isSemcodeError } from '../server/src/errors';
 import { pipeline } from '../server/src/jobs/jetstreamQueue';
 import { copyRealCode } from './helpers/lspServer';
 import { natsUrl } from './helpers/nats';
+import { ownNats } from './helpers/ownNats';
 import { createTestDatabase } from './helpers/pg';
 import { makeProject, tempDir, testModel } from './helpers/workspace';
 import { writeBertModel } from './fixtures/tinyModel';
@@ -27,8 +28,8 @@ interface Worker {
   exited: Promise<number | null>;
 }
 
-function startWorker(db: string, model: string, concurrency = 2): Worker {
-  const child = spawn(process.execPath, [CLI, 'worker', '--nats', natsUrl(), '--db', db, '--model', model, '--concurrency', String(concurrency)], {
+function startWorker(db: string, model: string, concurrency = 2, nats = natsUrl()): Worker {
+  const child = spawn(process.execPath, [CLI, 'worker', '--nats', nats, '--db', db, '--model', model, '--concurrency', String(concurrency)], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const w: Worker = { child, log: '', exited: new Promise((r) => child.once('exit', r)) };
@@ -70,7 +71,7 @@ describe('semcode worker on NATS JetStream', () => {
     process.env.SEMCODE_NATS_PIPELINE = name; // this process's queue and the workers it starts
     process.env.SEMCODE_NATS_ACK_WAIT_MS = '2000'; // a held job goes to another worker after 2 s without a sign of life
     model = await testModel(32);
-    dbs.push(await createTestDatabase('semcode_js_workers'), await createTestDatabase('semcode_js_local'), await createTestDatabase('semcode_js_kill'));
+    for (const what of ['workers', 'local', 'kill', 'restart']) dbs.push(await createTestDatabase(`semcode_js_${what}`));
   });
   after(async () => {
     for (const w of workers) w.child.kill('SIGKILL');
@@ -146,6 +147,38 @@ describe('semcode worker on NATS JetStream', () => {
       got,
       alone.map((r) => r.split(' ').slice(0, -1).join(' ')),
       'the same chunks as the in-process run',
+    );
+  });
+
+  test('NATS restarted in the middle of a run: the run and the worker carry on, and the index is whole', async () => {
+    const nats = await ownNats();
+    const shared = dbs[3]!.url;
+    const slow = join(work.dir, 'slow-model'); // written by the previous test
+    const producer = await Engine.open({ db: { url: shared }, model: slow, nats: { url: nats.url } });
+    const w = startWorker(shared, slow, 1, nats.url);
+    workers.push(w);
+    try {
+      const run = producer.index({ roots: [root], jobChunks: 4 });
+      await until(() => (w.log.match(/job done/g) ?? []).length >= 2, 'two jobs done');
+      await nats.stop();
+      const doneBefore = (w.log.match(/job done/g) ?? []).length;
+      await new Promise((r) => setTimeout(r, 500));
+      await nats.start();
+      const s = await run;
+      assert.equal(s.embedded + s.reused, s.chunks);
+      assert.ok((w.log.match(/job done/g) ?? []).length > doneBefore, `jobs were done after the restart:\n${w.log}`);
+      w.child.kill('SIGTERM');
+      assert.equal(await w.exited, 0, w.log);
+    } finally {
+      await producer.close();
+      workers.length = 0;
+      await nats.remove();
+    }
+    const got = (await rows(shared)).map((r) => r.split(' ').slice(0, -1).join(' '));
+    assert.equal(new Set(got).size, got.length, 'no chunk twice');
+    assert.deepEqual(
+      got,
+      alone.map((r) => r.split(' ').slice(0, -1).join(' ')),
     );
   });
 

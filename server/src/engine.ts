@@ -235,7 +235,7 @@ export class Engine {
         `indexing through NATS needs a PostgreSQL database the workers can reach (--db postgres://...): ${this.db.location} is an embedded database, one process's alone`,
       );
     }
-    return connectNats(nats);
+    return connectNats({ ...nats, reconnect: true }); // a run outlasts a NATS restart
   }
 
   /**

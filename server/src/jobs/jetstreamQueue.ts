@@ -12,6 +12,7 @@ import {
   type JetStreamClient,
   type JetStreamManager,
   type JsMsg,
+  type PubAck,
   RetentionPolicy,
   jetstream,
   jetstreamManager,
@@ -176,7 +177,7 @@ export class JetStreamQueue implements JobQueue<EmbedJob, EmbedJobResult> {
     if (this.out.has(id)) return; // the same work is already out
     this.out.set(id, job);
     const msg: JobMessage = { id, job };
-    const ack = await this.js.publish(this.p.jobSubject(job.codebaseId), JSON.stringify(msg), { msgID: id });
+    const ack = await publishRetrying(this.js, this.p.jobSubject(job.codebaseId), JSON.stringify(msg), id);
     if (ack.duplicate) {
       // Another run queued the same work moments ago: its result may be in already.
       const last = await this.jsm.streams.getMessage(this.p.results, { last_by_subj: this.p.resultSubject(id) }).catch(() => null);
@@ -242,6 +243,21 @@ export class JetStreamQueue implements JobQueue<EmbedJob, EmbedJobResult> {
   }
 }
 
+/**
+ * Publishes, retrying while the server is away (a restart, a lost connection: the client reconnects): the
+ * message id makes a retry that did reach the stream a duplicate the stream drops, never a second job.
+ */
+export async function publishRetrying(js: JetStreamClient, subject: string, data: string, msgID: string, tries = 8): Promise<PubAck> {
+  for (let i = 1; ; i++) {
+    try {
+      return await js.publish(subject, data, { msgID, timeout: 5_000 });
+    } catch (e) {
+      if (i >= tries) throw new SemcodeError('nats_unreachable', `could not publish to ${subject} after ${tries} tries: ${errorMessage(e)}`, { cause: e });
+      await new Promise((r) => setTimeout(r, Math.min(4_000, 250 * 2 ** (i - 1))));
+    }
+  }
+}
+
 /** What a worker does with one delivered job: handle it, publish its result, then ack. */
 export async function workOn(
   m: JsMsg,
@@ -260,7 +276,12 @@ export async function workOn(
   const alive = setInterval(() => m.working(), p.ackWaitMs / 3);
   try {
     const result = await handle(msg.job);
-    await js.publish(p.resultSubject(msg.id), JSON.stringify({ id: msg.id, ok: true, result } satisfies ResultMessage));
+    await publishRetrying(
+      js,
+      p.resultSubject(msg.id),
+      JSON.stringify({ id: msg.id, ok: true, result } satisfies ResultMessage),
+      `r-${msg.id}-${m.info.deliveryCount}`,
+    );
     m.ack(); // after the job's transaction committed and its result is stored
     return 'done';
   } catch (e) {

@@ -34,7 +34,11 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerSummary> {
   const summary: WorkerSummary = { done: 0, retried: 0, failed: 0 };
   const slot = async () => {
     while (!opts.signal.aborted) {
-      const m = await consumer.next({ expires: 2_000 });
+      // While the server is away (a restart), asking fails: ask again shortly; the client reconnects.
+      const m = await consumer.next({ expires: 2_000 }).catch(async () => {
+        await new Promise((r) => setTimeout(r, 500));
+        return null;
+      });
       if (!m) continue;
       const t = performance.now();
       opts.onStart?.(m.info.deliveryCount);
