@@ -109,6 +109,16 @@ describe('semcode worker on NATS JetStream', () => {
     assert.equal(new Set(distributed).size, distributed.length, 'no chunk twice');
     assert.deepEqual(distributed, alone);
 
+    // A rebuild right after (same files, same codebase, inside the duplicate window) is new work, not a duplicate.
+    const again = await Engine.open({ db: { url: shared }, model, nats: { url: natsUrl() } });
+    try {
+      const s = await again.index({ roots: [root], jobChunks: 8, rebuild: true });
+      assert.ok(s.chunks > 40);
+    } finally {
+      await again.close();
+    }
+    assert.deepEqual(await rows(shared), alone, 'the rebuilt index');
+
     for (const w of workers) w.child.kill('SIGTERM');
     const codes = await Promise.all(workers.map((w) => w.exited));
     assert.deepEqual(codes, [0, 0], workers.map((w) => w.log).join('\n'));

@@ -5,7 +5,7 @@
  * its content, so the stream's duplicate window drops a re-publish, and the handler is idempotent, so a
  * redelivered job changes nothing.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import {
   AckPolicy,
   DeliverPolicy,
@@ -76,10 +76,15 @@ export interface JobMessage {
 /** A job's outcome as it travels back. */
 export type ResultMessage = { id: string; ok: true; result: EmbedJobResult } | { id: string; ok: false; error: { code: ErrorCode; message: string } };
 
-/** The job's id: its codebase, model and files (paths and content hashes), so the same work has the same id. */
-export function jobId(job: EmbedJob): string {
+/**
+ * The job's id: its run, codebase, model and files (paths and content hashes), so a re-publish of the same
+ * work by the same run (a retry whose first try did land) is dropped by the duplicate window. Not the content
+ * alone: a later run of the same files (a rebuild, or another database's codebase with the same id) is new
+ * work, and taking an earlier run's result for it would leave its files unwritten.
+ */
+export function jobId(job: EmbedJob, runId: string): string {
   const h = createHash('sha256');
-  h.update(`${job.codebaseId}\n${job.modelHash}\n${job.deltaStats ? 1 : 0}\n`);
+  h.update(`${runId}\n${job.codebaseId}\n${job.modelHash}\n${job.deltaStats ? 1 : 0}\n`);
   for (const f of job.files) h.update(`${f.path}\0${f.contentHash}\n`);
   return h.digest('hex').slice(0, 32);
 }
@@ -130,6 +135,7 @@ export class JetStreamQueue implements JobQueue<EmbedJob, EmbedJobResult> {
   private failure: { error: unknown } | null = null;
   private wake: (() => void)[] = [];
   private stopped = false;
+  private readonly runId = randomUUID();
 
   private constructor(
     private readonly js: JetStreamClient,
@@ -173,13 +179,13 @@ export class JetStreamQueue implements JobQueue<EmbedJob, EmbedJobResult> {
   async push(job: EmbedJob): Promise<void> {
     while (!this.failure && this.out.size >= this.capacity) await this.waitForChange();
     if (this.failure) throw this.failure.error;
-    const id = jobId(job);
+    const id = jobId(job, this.runId);
     if (this.out.has(id)) return; // the same work is already out
     this.out.set(id, job);
     const msg: JobMessage = { id, job };
     const ack = await publishRetrying(this.js, this.p.jobSubject(job.codebaseId), JSON.stringify(msg), id);
     if (ack.duplicate) {
-      // Another run queued the same work moments ago: its result may be in already.
+      // An earlier try of this publish did land: its result may be in already.
       const last = await this.jsm.streams.getMessage(this.p.results, { last_by_subj: this.p.resultSubject(id) }).catch(() => null);
       if (last) this.heard(last.json<ResultMessage>());
     }
