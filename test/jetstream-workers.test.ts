@@ -71,7 +71,7 @@ describe('semcode worker on NATS JetStream', () => {
     process.env.SEMCODE_NATS_PIPELINE = name; // this process's queue and the workers it starts
     process.env.SEMCODE_NATS_ACK_WAIT_MS = '2000'; // a held job goes to another worker after 2 s without a sign of life
     model = await testModel(32);
-    for (const what of ['workers', 'local', 'kill', 'restart']) dbs.push(await createTestDatabase(`semcode_js_${what}`));
+    for (const what of ['workers', 'local', 'kill', 'restart', 'cancel']) dbs.push(await createTestDatabase(`semcode_js_${what}`));
   });
   after(async () => {
     for (const w of workers) w.child.kill('SIGKILL');
@@ -190,6 +190,27 @@ describe('semcode worker on NATS JetStream', () => {
       got,
       alone.map((r) => r.split(' ').slice(0, -1).join(' ')),
     );
+  });
+
+  test('a cancelled run takes back its jobs no worker has started', async () => {
+    const p = pipeline(name);
+    const nc = await connect({ servers: natsUrl() });
+    const jsm = await jetstreamManager(nc);
+    const producer = await Engine.open({ db: { url: dbs[4]!.url }, model, nats: { url: natsUrl() } });
+    const cancel = new AbortController();
+    try {
+      const run = producer.index({ roots: [root], jobChunks: 4, signal: cancel.signal }); // no worker is running
+      const queued = async () => (await jsm.streams.info(p.jobs)).state.messages;
+      const end = Date.now() + 30_000;
+      while ((await queued()) < 3 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+      assert.ok((await queued()) >= 3, 'jobs were queued');
+      cancel.abort();
+      await assert.rejects(run, /indexing cancelled/);
+      assert.equal(await queued(), 0, 'no job left for a worker');
+    } finally {
+      await producer.close();
+      await nc.close();
+    }
   });
 
   test('a job no worker can do is given up with its reason: the run fails saying so, and semcode streams dead shows it', async () => {

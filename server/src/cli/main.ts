@@ -242,6 +242,15 @@ async function indexCommand(v: Values, rest: string[], open: () => Promise<Engin
   const engine = await open();
   const roots = await rootsToWrite(v, engine);
   const bar = progressReporter();
+  // Ctrl-C stops the run where it is (with NATS: its jobs no worker has started are withdrawn); a second one
+  // ends the process at once.
+  const cancel = new AbortController();
+  const onInterrupt = () => {
+    if (cancel.signal.aborted) process.exit(130);
+    process.stderr.write('\nsemcode: cancelling (Ctrl-C again to quit at once)\n');
+    cancel.abort();
+  };
+  process.on('SIGINT', onInterrupt);
   let summary: IndexSummary;
   try {
     summary = await engine.index({
@@ -249,8 +258,15 @@ async function indexCommand(v: Values, rest: string[], open: () => Promise<Engin
       rebuild: v.rebuild,
       walk: { maxFileSize, ignorePatterns: v.ignore, followExternalLinks: v['follow-links'] },
       onProgress: (p) => bar.update(p),
+      signal: cancel.signal,
     });
+  } catch (e) {
+    if (!cancel.signal.aborted) throw e;
+    bar.done();
+    process.stderr.write('semcode: indexing cancelled; what was stored stays, and the next run goes on from there\n');
+    return 130;
   } finally {
+    process.off('SIGINT', onInterrupt);
     bar.done();
   }
   const embedder = engine.activeEmbedder;

@@ -136,6 +136,8 @@ export class JetStreamQueue implements JobQueue<EmbedJob, EmbedJobResult> {
   private wake: (() => void)[] = [];
   private stopped = false;
   private readonly runId = randomUUID();
+  /** the publish in progress, if any */
+  private publishing: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly js: JetStreamClient,
@@ -164,10 +166,9 @@ export class JetStreamQueue implements JobQueue<EmbedJob, EmbedJobResult> {
     });
     const q = holder.q;
     opts.signal?.addEventListener('abort', () => {
-      void q.withdraw().finally(() => {
-        q.failure ??= { error: new SemcodeError('usage', 'indexing cancelled') };
-        q.changed();
-      });
+      // Failed first, so no further job is published; then the jobs out are taken back.
+      q.failure ??= { error: new SemcodeError('usage', 'indexing cancelled') };
+      void q.withdraw().finally(() => q.changed());
     });
     return q;
   }
@@ -183,7 +184,12 @@ export class JetStreamQueue implements JobQueue<EmbedJob, EmbedJobResult> {
     if (this.out.has(id)) return; // the same work is already out
     this.out.set(id, job);
     const msg: JobMessage = { id, job };
-    const ack = await publishRetrying(this.js, this.p.jobSubject(job.codebaseId), JSON.stringify(msg), id);
+    const publishing = publishRetrying(this.js, this.p.jobSubject(job.codebaseId), JSON.stringify(msg), id);
+    this.publishing = publishing.then(
+      () => {},
+      () => {},
+    );
+    const ack = await publishing;
     if (ack.duplicate) {
       // An earlier try of this publish did land: its result may be in already.
       const last = await this.jsm.streams.getMessage(this.p.results, { last_by_subj: this.p.resultSubject(id) }).catch(() => null);
@@ -210,6 +216,7 @@ export class JetStreamQueue implements JobQueue<EmbedJob, EmbedJobResult> {
    * worker's hands finishes. Returns how many were withdrawn.
    */
   async withdraw(): Promise<number> {
+    await this.publishing; // a job on its way lands first, so it is taken back too
     let n = 0;
     for (const [id, job] of this.out) {
       const purged = await this.jsm.streams
