@@ -231,6 +231,12 @@ describe('semcode worker on NATS JetStream', () => {
       w.child.kill('SIGTERM');
       await w.exited;
     }
+    // Told which codebase it serves, a worker with another model does not start at all.
+    const refused = spawnSync(process.execPath, [CLI, 'worker', '--nats', natsUrl(), '--db', shared, '--model', wrong, '--codebase', 'project'], {
+      encoding: 'utf8',
+    });
+    assert.equal(refused.status, 2, refused.stderr);
+    assert.match(refused.stderr, /^semcode: index for \S*project was built with model .* \(dim 32\) but the current model is .* \(dim 16\); rebuild it with: /);
     const r = spawnSync(process.execPath, [CLI, 'streams', 'dead', '--nats', natsUrl(), '--json'], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     const dead = (JSON.parse(r.stdout) as { dead: { files: string[]; code: string; reason: string; deliveries: number }[] }).dead;

@@ -39,7 +39,8 @@ team mode (a shared PostgreSQL database; each developer connects as their own ro
 
 the JetStream pipeline (NATS: --nats URL or SEMCODE_NATS_URL; --nats-creds FILE or SEMCODE_NATS_TOKEN):
   semcode index --nats URL --db postgres://... --root DIR    (jobs go to the workers; the run waits for them)
-  semcode worker --nats URL --db postgres://... [--model NAME_OR_PATH] [--concurrency N]   (until SIGTERM)
+  semcode worker --nats URL --db postgres://... [--model NAME_OR_PATH] [--concurrency N] [--codebase NAME]
+                 (until SIGTERM; with --codebase, refuses to start with a model other than its index's)
   semcode streams [--json]                       (streams: messages, bytes, sequences, consumers)
   semcode streams info NAME [--json]             (one stream and its consumers)
   semcode streams consumer STREAM NAME [--json]  (pending, ack pending, redelivered, waiting, last delivery and ack)
@@ -126,7 +127,7 @@ export async function main(argv: string[]): Promise<number> {
         if (rest.length) throw new UsageError(`worker takes no positional arguments: ${rest.join(' ')}`);
         if (!cfg.nats) throw new UsageError('worker needs --nats nats://HOST:PORT (or SEMCODE_NATS_URL)');
         const concurrency = positiveInt('--concurrency', values.concurrency, 1);
-        return await workerCommand(await run(), cfg.nats, concurrency);
+        return await workerCommand(await run(), cfg.nats, concurrency, values.codebase);
       }
       case 'team':
       case 'grant':

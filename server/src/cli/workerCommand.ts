@@ -5,15 +5,18 @@
 import { SemcodeError } from '../errors';
 import type { Engine } from '../engine';
 import { handleEmbedJob } from '../index/embedJob';
+import { assertSameModel } from '../index/indexer';
 import { natsLocation, type NatsOptions, connectNats } from '../jobs/natsConnect';
 import { pipeline } from '../jobs/jetstreamQueue';
 import { runWorker } from '../jobs/worker';
 
-export async function workerCommand(engine: Engine, nats: NatsOptions, concurrency: number): Promise<number> {
+/** `codebase`: the codebase the worker serves; a model other than the one its index records is refused at start. */
+export async function workerCommand(engine: Engine, nats: NatsOptions, concurrency: number, codebase?: string): Promise<number> {
   if (engine.db.kind !== 'postgres') {
     throw new SemcodeError('usage', 'a worker needs --db postgres://... : the embedded database is one process’s alone, workers share a server');
   }
   const model = await engine.configuredEmbedder();
+  if (codebase !== undefined) for (const cb of await engine.codebasesNamed([codebase])) assertSameModel(cb, model, engine.db);
   const nc = await connectNats({ ...nats, reconnect: true });
   const stop = new AbortController();
   const onSignal = () => stop.abort();
