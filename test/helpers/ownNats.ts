@@ -2,9 +2,10 @@
 // and start again (the shared one from scripts/ensure-nats.sh must not be restarted under other suites).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './ownCluster';
 
 export interface OwnNats {
   url: string;
@@ -12,17 +13,6 @@ export interface OwnNats {
   start(): Promise<void>;
   /** stops it and removes its store */
   remove(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 function answers(port: number): Promise<boolean> {
