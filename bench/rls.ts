@@ -25,6 +25,7 @@ import pg from 'pg';
 import { SEARCH_MODES, type SearchMode } from '../server/src/chunk';
 import { openEmbedder } from '../server/src/embed/embedder';
 import { Engine } from '../server/src/engine';
+import { mulberry32 } from '../server/src/model/random';
 import { Searcher } from '../server/src/search/search';
 import { grant, teamAdd, teamInit } from '../server/src/store/access';
 import type { Codebase } from '../server/src/store/codebases';
@@ -130,8 +131,7 @@ interface Recall {
 /** The member's vector search against exact search over the same codebases, both run as the member. */
 async function measureRecall(member: Engine, readable: Codebase[], queryVectors: Float32Array[], parts: Corpus[]): Promise<Recall> {
   const vectors = queryVectors.slice(0, args.recall);
-  let seed = args.seed + 1;
-  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const rand = mulberry32(args.seed);
   while (vectors.length < args.recall) {
     const part = parts[Math.floor(rand() * parts.length)]!;
     vectors.push(vectorOf(part, Math.floor(rand() * part.chunks.length)));

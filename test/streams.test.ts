@@ -9,6 +9,7 @@ import { AckPolicy, type JetStreamManager, jetstream, jetstreamManager } from '@
 import { type NatsConnection, connect, nanos } from '@nats-io/transport-node';
 import { consumerStatus, streamStatus } from '../server/src/jobs/streams';
 import { natsUrl } from './helpers/nats';
+import { tempDir } from './helpers/workspace';
 
 const cli = (...args: string[]) => {
   const env = { ...process.env };
@@ -91,6 +92,30 @@ describe('semcode streams on a real NATS JetStream server', () => {
     assert.match(noConsumer.stderr, new RegExp(`^semcode: consumer nobody of stream ${stream} not found\\n$`));
     for (const args of [[], ['bogus', '--nats', natsUrl()], ['info', '--nats', natsUrl()], ['consumer', stream, '--nats', natsUrl()]]) {
       assert.equal(cli(...args).code, 1, args.join(' '));
+    }
+  });
+
+  test('worker and index --nats: a missing URL, a bad --concurrency or an embedded database are usage errors (exit 1) that say so', () => {
+    const work = tempDir('streams-usage');
+    after(() => work.cleanup());
+    const run = (...args: string[]) => {
+      const env = { ...process.env };
+      delete env.SEMCODE_NATS_URL;
+      const r = spawnSync(process.execPath, [join(__dirname, '..', 'bin', 'semcode.js'), ...args], { encoding: 'utf8', env });
+      return { code: r.status, stderr: r.stderr };
+    };
+    const cases: [string[], RegExp][] = [
+      [['worker', '--db', 'postgres://127.0.0.1:1/x'], /worker needs --nats/],
+      [['worker', '--nats', natsUrl(), '--db', 'postgres://127.0.0.1:1/x', '--concurrency', '0'], /--concurrency/],
+      [['worker', '--nats', natsUrl(), '--db', 'postgres://127.0.0.1:1/x', '--concurrency', 'many'], /--concurrency/],
+      [['worker', '--nats', natsUrl(), '--db', 'postgres://127.0.0.1:1/x', 'extra'], /worker takes no positional arguments/],
+      [['worker', '--nats', natsUrl(), '--db-dir', join(work.dir, 'db')], /a worker needs --db postgres:/],
+      [['index', '--nats', natsUrl(), '--db-dir', join(work.dir, 'db'), '--root', work.dir], /--nats needs --db postgres:/],
+    ];
+    for (const [args, want] of cases) {
+      const r = run(...args);
+      assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, want, args.join(' '));
     }
   });
 });

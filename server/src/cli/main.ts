@@ -125,6 +125,7 @@ export async function main(argv: string[]): Promise<number> {
         return await streamsCommand(rest, values, (m) => new UsageError(m));
       case 'worker': {
         if (rest.length) throw new UsageError(`worker takes no positional arguments: ${rest.join(' ')}`);
+        if (!values.db) throw new UsageError('a worker needs --db postgres://... : the embedded database is one process’s alone, workers share a server');
         if (!cfg.nats) throw new UsageError('worker needs --nats nats://HOST:PORT (or SEMCODE_NATS_URL)');
         const concurrency = positiveInt('--concurrency', values.concurrency, 1);
         return await workerCommand(await run(), cfg.nats, concurrency, values.codebase);
@@ -190,7 +191,8 @@ function engineConfig(v: Values, create: boolean): EngineConfig {
   if (v.db && v['db-dir']) throw new UsageError('--db and --db-dir are exclusive');
   if (v.db && !isPostgresUrl(v.db)) throw new UsageError(`--db takes a postgres:// URL (for a directory use --db-dir): ${v.db}`);
   if (v.backend && v.backend !== 'cpu' && v.backend !== 'wasm') throw new UsageError(`--backend is cpu or wasm, not ${v.backend}`);
-  const natsUrl = v.nats ?? process.env.SEMCODE_NATS_URL;
+  // SEMCODE_NATS_URL alone sends jobs to workers only with a shared database: the embedded one stays in-process.
+  const natsUrl = v.nats ?? (v.db ? process.env.SEMCODE_NATS_URL : undefined);
   return {
     db: v.db ? { url: v.db } : { dir: v['db-dir'], create },
     model: v.model,
@@ -240,6 +242,7 @@ async function indexCommand(v: Values, rest: string[], open: () => Promise<Engin
   if (rest.length) throw new UsageError(`index takes no positional arguments: ${rest.join(' ')}`);
   const maxFileSize = positiveInt('--max-file-size', v['max-file-size'], 1 << 20);
   if (!v.root?.length && v.codebase === undefined) requireRoots(v);
+  if (v.nats && !v.db) throw new UsageError('--nats needs --db postgres://...: the workers write to a shared database, not the embedded one');
   const engine = await open();
   const roots = await rootsToWrite(v, engine);
   const bar = progressReporter();

@@ -2,7 +2,6 @@
  * `semcode worker`: takes embed jobs from the JetStream pipeline and does them (embed with its model, write
  * to the shared PostgreSQL database), until SIGTERM or SIGINT, which let the jobs in hand finish.
  */
-import { SemcodeError } from '../errors';
 import type { Engine } from '../engine';
 import { handleEmbedJob } from '../index/embedJob';
 import { assertSameModel } from '../index/indexer';
@@ -12,9 +11,6 @@ import { runWorker } from '../jobs/worker';
 
 /** `codebase`: the codebase the worker serves; a model other than the one its index records is refused at start. */
 export async function workerCommand(engine: Engine, nats: NatsOptions, concurrency: number, codebase?: string): Promise<number> {
-  if (engine.db.kind !== 'postgres') {
-    throw new SemcodeError('usage', 'a worker needs --db postgres://... : the embedded database is one process’s alone, workers share a server');
-  }
   const model = await engine.configuredEmbedder();
   if (codebase !== undefined) for (const cb of await engine.codebasesNamed([codebase])) assertSameModel(cb, model, engine.db);
   const nc = await connectNats({ ...nats, reconnect: true });
